@@ -1,0 +1,1 @@
+"""fastfreq: frequency-aware anomaly synthesis and wavelet features."""

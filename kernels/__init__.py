@@ -1,0 +1,1 @@
+"""Compiled kernels (Numba CPU; GPU later). Installed as ``fastfreq.kernels``."""

@@ -1,0 +1,1 @@
+"""Thin anomaly-detection models built on fastfreq. Installed as ``fastfreq.models``."""

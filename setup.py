@@ -1,0 +1,38 @@
+from setuptools import setup
+
+# `kernels/` and `models/` live at the top of the repository but are installed
+# inside the `fastfreq` namespace, so they never collide with other projects.
+PACKAGE_DIR = {
+    "fastfreq": "fastfreq",
+    "fastfreq.kernels": "kernels",
+    "fastfreq.models": "models",
+}
+
+setup(
+    name="fastfreq",
+    version="0.1.0",
+    description="Frequency-aware synthetic anomalies and wavelet features for anomaly detection, fast on CPU and GPU",
+    long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9",
+    packages=list(PACKAGE_DIR),
+    package_dir=PACKAGE_DIR,
+    install_requires=[
+        "torch>=2.1",
+        "numpy>=1.23",
+        "numba>=0.58",
+        "rocket-fft>=0.2.5",
+        "tbb>=2021.6",
+        "tifffile>=2023.1",
+        "matplotlib>=3.6",
+        "scikit-learn>=1.2",
+        "tqdm>=4.60",
+        "PyWavelets>=1.4",
+    ],
+    extras_require={
+        "dev": ["pytest>=7", "pytest-benchmark>=4", "scipy>=1.9"],
+        "gpu": ["cupy-cuda12x>=13"],
+        "bench": ["ptwt", "pytorch_wavelets", "setuptools<81"],
+    },
+    entry_points={"console_scripts": ["fastfreq=fastfreq.cli:main"]},
+)
