@@ -1,0 +1,67 @@
+"""Argument checks shared by the public API: clear errors before any kernel runs."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+FLOAT_DTYPES = (torch.float32, torch.float64)
+
+
+def check_images(x, name: str = "images", ndim: int = 4, finite: bool = True) -> torch.Tensor:
+    """Validate a float32/float64 torch tensor (or NumPy array) of ``ndim`` dims; return a tensor."""
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy.ndarray, got {type(x).__name__}")
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {x.dtype}")
+    if x.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions (B, C, H, W), got shape {tuple(x.shape)}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
+    if finite and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or Inf values")
+    return x
+
+
+def check_int_range(name: str, value, low: int = 1) -> tuple[int, int]:
+    """An inclusive ``(min, max)`` integer range with ``low <= min <= max``."""
+    if not (isinstance(value, (tuple, list)) and len(value) == 2):
+        raise ValueError(f"{name} must be an inclusive (min, max) pair of integers, got {value!r}")
+    lo, hi = value
+    for v in (lo, hi):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{name} must contain integers, got {value!r}")
+    if lo < low or hi < lo:
+        raise ValueError(f"{name} must satisfy {low} <= min <= max, got {value!r}")
+    return int(lo), int(hi)
+
+
+def check_float_range(name: str, value, low: float = 0.0, high: float = np.inf,
+                      open_low: bool = False) -> tuple[float, float]:
+    """A ``(min, max)`` float range inside ``[low, high]`` (``(low, high]`` if open_low)."""
+    if not (isinstance(value, (tuple, list)) and len(value) == 2):
+        raise ValueError(f"{name} must be a (min, max) pair of numbers, got {value!r}")
+    lo, hi = value
+    for v in (lo, hi):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+            raise ValueError(f"{name} must contain finite numbers, got {value!r}")
+    bad_low = lo <= low if open_low else lo < low
+    if bad_low or hi > high or hi < lo:
+        bracket = "(" if open_low else "["
+        raise ValueError(f"{name} must satisfy min <= max within {bracket}{low}, {high}], got {value!r}")
+    return float(lo), float(hi)
+
+
+def check_probability(name: str, p) -> float:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {p!r}")
+    return float(p)
+
+
+def check_choice(name: str, value, choices) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
