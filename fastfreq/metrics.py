@@ -1,0 +1,104 @@
+"""Anomaly-detection metrics (image and pixel AUROC) and score CSV output.
+
+Every function accepts numpy arrays, torch tensors or plain sequences.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from typing import Sequence
+
+import numpy as np
+from sklearn.metrics import roc_auc_score, roc_curve
+
+
+def to_numpy(values) -> np.ndarray:
+    """numpy view of an array, tensor (any device, detached) or sequence."""
+    if hasattr(values, "detach"):  # torch.Tensor, without importing torch
+        values = values.detach().cpu().numpy()
+    return np.asarray(values)
+
+
+def _check_binary(name: str, labels: np.ndarray) -> np.ndarray:
+    """Labels must be 0/1 and contain both classes; returns them as int."""
+    if labels.size == 0:
+        raise ValueError(f"{name} is empty")
+    values = np.unique(labels)
+    if not np.isin(values, (0, 1)).all():
+        raise ValueError(f"{name} must contain only 0 and 1, got values {values[:10].tolist()}")
+    if values.size < 2:
+        raise ValueError(f"{name} contains only one class ({int(values[0])}); AUROC needs both 0 and 1")
+    return labels.astype(np.int64)
+
+
+def _check_scores(name: str, scores: np.ndarray) -> np.ndarray:
+    scores = scores.astype(np.float64)
+    if not np.isfinite(scores).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return scores
+
+
+def _paired(labels, scores, label_name: str, score_name: str) -> tuple[np.ndarray, np.ndarray]:
+    labels, scores = to_numpy(labels), to_numpy(scores)
+    if labels.shape != scores.shape:
+        raise ValueError(
+            f"{label_name} and {score_name} must have the same shape, "
+            f"got {label_name} {labels.shape} and {score_name} {scores.shape}"
+        )
+    return _check_binary(label_name, labels.ravel()), _check_scores(score_name, scores.ravel())
+
+
+def image_auroc(labels, scores) -> float:
+    """Image-level AUROC of per-image ``scores`` (N,) against 0/1 ``labels`` (N,)."""
+    labels, scores = _paired(labels, scores, "labels", "scores")
+    return float(roc_auc_score(labels, scores))
+
+
+def pixel_auroc(masks, maps) -> float:
+    """Pixel-level AUROC: all pixels of ``maps`` against 0/1 ``masks``, flattened.
+
+    Shapes must match, except for singleton dims: (N, H, W) masks pair with
+    (N, 1, H, W) maps.
+    """
+    masks, maps = to_numpy(masks), to_numpy(maps)
+    if masks.shape != maps.shape and np.squeeze(masks).shape == np.squeeze(maps).shape:
+        masks, maps = np.squeeze(masks), np.squeeze(maps)
+    masks, maps = _paired(masks, maps, "masks", "maps")
+    return float(roc_auc_score(masks, maps))
+
+
+def roc_curve_points(labels, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ROC curve as ``(fpr, tpr, thresholds)`` arrays (scikit-learn order)."""
+    labels, scores = _paired(labels, scores, "labels", "scores")
+    fpr, tpr, thresholds = roc_curve(labels, scores)
+    return fpr, tpr, thresholds
+
+
+def write_scores_csv(path, paths: Sequence, labels, scores) -> str:
+    """Write ``path,label,score`` with one row per image; returns the path."""
+    labels, scores = to_numpy(labels).ravel(), to_numpy(scores).ravel()
+    paths = [str(p) for p in paths]
+    if not len(paths) == labels.size == scores.size:
+        raise ValueError(
+            f"paths, labels and scores must have the same length, got {len(paths)}, {labels.size}, {scores.size}"
+        )
+    path = os.fspath(path)
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "label", "score"])
+        for p, label, score in zip(paths, labels.tolist(), scores.tolist()):
+            writer.writerow([p, int(label), repr(float(score))])
+    return path
+
+
+def read_scores_csv(path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Read a file written by :func:`write_scores_csv`: (paths, labels, scores)."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    paths = [r["path"] for r in rows]
+    labels = np.array([int(r["label"]) for r in rows], dtype=np.int64)
+    scores = np.array([float(r["score"]) for r in rows], dtype=np.float64)
+    return paths, labels, scores
