@@ -1,0 +1,71 @@
+"""Run the benchmark suite once and print throughput ratios against the baselines.
+
+    python benchmarks/report.py [-k EXPR] [--json PATH]
+
+Ratios are taken from medians measured side by side in this one run:
+``ratio = baseline median / backend median`` (higher is faster). The baseline
+of a group is the benchmark marked ``baseline`` (the torch.fft reference).
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def table(results: dict) -> str:
+    groups = defaultdict(list)
+    for bench in results["benchmarks"]:
+        groups[bench["group"]].append(bench)
+    lines = ["| group | backend | median ms | speed-up vs reference | vs torch_batched |", "|---|---|---|---|---|"]
+    for group, benches in groups.items():
+        base = next((b for b in benches if b["extra_info"].get("baseline")), None)
+        batched = next((b for b in benches if "torch_batched" in b["name"]), None)
+        for b in sorted(benches, key=lambda b: b["stats"]["median"]):
+            med = b["stats"]["median"]
+            backend = b["param"].split("-")[-1] if b.get("param") else b["name"]
+            ratio = f"{base['stats']['median'] / med:.2f}x" if base else "-"
+            vs_batched = f"{batched['stats']['median'] / med:.2f}x" if batched else "-"
+            lines.append(f"| {group} | {backend} | {med * 1e3:.2f} | {ratio} | {vs_batched} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-k", default=None, help="pytest -k expression selecting benchmarks")
+    ap.add_argument("--json", default=None, help="keep pytest-benchmark's JSON here")
+    args = ap.parse_args()
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = args.json or os.path.join(tempfile.mkdtemp(), "bench.json")
+    cmd = [sys.executable, "-m", "pytest", here, "-q", "-p", "no:cacheprovider", "--benchmark-only",
+           "--benchmark-min-rounds=7", "--benchmark-warmup=on", f"--benchmark-json={path}"]
+    if args.k:
+        cmd += ["-k", args.k]
+    rc = subprocess.call(cmd)
+    if rc != 0:
+        return rc
+    with open(path) as f:
+        results = json.load(f)
+    info = results["machine_info"]
+    print(f"\nMachine: {cpu_name()}, {os.cpu_count()} cores; torch {info.get('torch')} "
+          f"({info.get('torch_threads')} threads), numba {info.get('numba')} ({info.get('numba_threads')} threads)\n")
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
