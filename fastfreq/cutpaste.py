@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import torch
 
@@ -177,12 +178,12 @@ class ScaledCutPaste:
         return self.image_filter(images, backend=self.backend)
 
 
-_IDENTITY = np.array([-1.0, 0.0, 0.0, 0.0, 1.0])
 _EMPTY = np.zeros(0)
 
 
 def _apply_numba(images, params, *, normalize, patch_filter, dual_path, band_weight, image_filter):
     from .kernels.cutpaste_numba import cutpaste_batch
+    from .kernels.spectral import IDENTITY as _IDENTITY
 
     x = images.detach().contiguous().numpy()
     B, C, H, W = x.shape
@@ -205,13 +206,19 @@ def _apply_numba(images, params, *, normalize, patch_filter, dual_path, band_wei
     else:
         image_mask_half = np.ones((1, 1), dtype=np.float32)
     mix = params.mix if dual_path is not None else np.ones(B)
-    as_i64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
-    cutpaste_batch(x, out, mask, np.ascontiguousarray(params.applied, dtype=np.bool_),
-                   as_i64(params.src_y), as_i64(params.src_x), as_i64(params.dst_y), as_i64(params.dst_x),
-                   as_i64(params.cut_h), as_i64(params.cut_w),
-                   np.ascontiguousarray(params.amplitude, dtype=np.float64), np.ascontiguousarray(mix, dtype=np.float64),
-                   normalize, filter_patch, spec_a, spec_b, knots, weights,
-                   image_filter is not None, image_mask_half, nonfinite)
+    i64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
+    f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+    args = (x, out, mask, np.ascontiguousarray(params.applied, dtype=np.bool_),
+            i64(params.src_y), i64(params.src_x), i64(params.dst_y), i64(params.dst_x),
+            i64(params.cut_h), i64(params.cut_w), f64(params.amplitude), f64(mix),
+            normalize, filter_patch, spec_a, spec_b, knots, weights,
+            image_filter is not None, image_mask_half, nonfinite)
+    # samples differ widely in cost (patch sizes): schedule them dynamically
+    previous = numba.set_parallel_chunksize(1)
+    try:
+        cutpaste_batch(*args)
+    finally:
+        numba.set_parallel_chunksize(previous)
     if nonfinite.any():
         raise ValueError(f"images contains NaN or Inf values (sample {int(np.flatnonzero(nonfinite)[0])})")
     return out_t, mask_t

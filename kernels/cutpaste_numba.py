@@ -13,20 +13,20 @@ import numpy as np
 from numba import njit, prange
 
 from . import _threading  # noqa: F401  (threading layer before compiling)
-from .spectral import fftfreq_value, patch_weight
+from .spectral import fill_weight
 
 
 @njit(cache=True)
 def _filter_patch(patch, spec_a, spec_b, mix, knots, weights):
+    """real(ifft2(fft2(patch) * weight)) per channel, as real FFTs on the patch's own grid."""
     h, w = patch.shape[1], patch.shape[2]
+    weight = np.empty((h, w // 2 + 1), dtype=np.float64)
+    fill_weight(weight, h, w, spec_a, spec_b, mix, knots, weights)
     spec = np.fft.rfft2(patch)
-    for u in range(h):
-        fu = fftfreq_value(u, h)
-        for v in range(w // 2 + 1):
-            fv = v * (1.0 / w)
-            r = patch_weight(spec_a, spec_b, mix, knots, weights, math.sqrt(fu * fu + fv * fv))
-            for c in range(patch.shape[0]):
-                spec[c, u, v] *= r
+    for c in range(patch.shape[0]):
+        for u in range(h):
+            for v in range(w // 2 + 1):
+                spec[c, u, v] *= weight[u, v]
     return np.fft.irfft2(spec, s=(h, w))
 
 
@@ -49,7 +49,7 @@ def cutpaste_batch(x, out, mask, applied, src_y, src_x, dst_y, dst_x, cut_h, cut
         if applied[b]:
             h, w = cut_h[b], cut_w[b]
             sy, sx, dy, dx = src_y[b], src_x[b], dst_y[b], dst_x[b]
-            patch = np.empty((C, h, w), dtype=np.float64)
+            patch = np.empty((C, h, w), dtype=x.dtype)  # FFTs in the input's precision
             peak = 0.0
             for c in range(C):
                 for i in range(h):

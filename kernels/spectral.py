@@ -1,15 +1,18 @@
 """Device-independent spectral formulas, compiled with Numba.
 
-The same expressions as ``fastfreq.filters`` (float64, same operation order),
-so a mask evaluated here equals ``FrequencyFilter.mask`` bit for bit for the
-ideal filter and to rounding for the others. A filter is encoded as
-``spec = [shape, mode, low, high, order]`` (see ``FrequencyFilter.spec``);
+The same formulas as ``fastfreq.filters``, written on the squared radius
+``d2 = fu**2 + fv**2`` so that the inner loop needs no pow or sqrt (except
+the ideal filter, which compares ``sqrt(d2) <= c`` exactly as NumPy does, so
+its masks are bit-identical; the others agree to ~1e-16). A filter is encoded
+as ``spec = [shape, mode, low, high, order]`` (``FrequencyFilter.spec``);
 ``shape == -1`` is the identity.
 """
 import math
 
 import numpy as np
 from numba import njit
+
+IDENTITY = np.array([-1.0, 0.0, 0.0, 0.0, 1.0])
 
 
 @njit(cache=True, inline="always")
@@ -20,31 +23,36 @@ def fftfreq_value(k, n):
 
 
 @njit(cache=True, inline="always")
-def lowpass_value(shape, d, c, order):
+def lowpass_d2(shape, d2, c, order, n_int):
     if shape == 0:
-        return 1.0 if d <= c else 0.0
+        return 1.0 if math.sqrt(d2) <= c else 0.0
     if shape == 1:
-        return math.exp(-(d * d) / (2.0 * c * c))
-    r = d / c
-    n = int(order)
-    if n == order:  # integer order: repeated squaring, ~10x cheaper than pow
-        return 1.0 / (1.0 + (r * r) ** n)
-    return 1.0 / (1.0 + r ** (2.0 * order))
+        return math.exp(-d2 / (2.0 * c * c))
+    q = d2 / (c * c)  # (D / c)**2
+    if n_int > 0:  # integer order: repeated multiplication
+        p = q
+        for _ in range(n_int - 1):
+            p *= q
+        return 1.0 / (1.0 + p)
+    return 1.0 / (1.0 + q ** order)
 
 
-@njit(cache=True)
-def filter_value(spec, d):
-    shape = int(spec[0])
+@njit(cache=True, inline="always")
+def filter_value_d2(shape, mode, lo, hi, order, n_int, d2):
     if shape < 0:
         return 1.0
-    mode = int(spec[1])
-    lo, hi, order = spec[2], spec[3], spec[4]
     if mode == 0:
-        return lowpass_value(shape, d, lo, order)
+        return lowpass_d2(shape, d2, lo, order, n_int)
     if mode == 1:
-        return 1.0 - lowpass_value(shape, d, lo, order)
-    band = lowpass_value(shape, d, hi, order) * (1.0 - lowpass_value(shape, d, lo, order))
+        return 1.0 - lowpass_d2(shape, d2, lo, order, n_int)
+    band = lowpass_d2(shape, d2, hi, order, n_int) * (1.0 - lowpass_d2(shape, d2, lo, order, n_int))
     return band if mode == 2 else 1.0 - band
+
+
+@njit(cache=True, inline="always")
+def _order_int(order):
+    n = int(order)
+    return n if n == order else 0
 
 
 @njit(cache=True)
@@ -61,27 +69,35 @@ def interp_value(knots, weights, d):
 
 
 @njit(cache=True)
-def patch_weight(spec_a, spec_b, mix, knots, weights, d):
-    """Spectral weight of a patch at radius d.
+def fill_weight(out, h, w, spec_a, spec_b, mix, knots, weights):
+    """Spectral weight on the first ``out.shape[1]`` columns of the h x w fftfreq grid.
 
-    ``mix * A(d) + (1 - mix) * B(d)`` (dual path; mix = 1 reduces to filter A),
-    times the radial band weighting (identity when ``knots`` is empty).
+    ``mix * A + (1 - mix) * B`` (dual path; mix == 1 is filter A alone), times
+    the radial band weighting when ``knots`` is non-empty. Pass an
+    (h, w // 2 + 1) ``out`` for a real-FFT half spectrum, (h, w) for all of it.
     """
-    r = filter_value(spec_a, d)
-    if mix != 1.0:
-        r = mix * r + (1.0 - mix) * filter_value(spec_b, d)
-    if knots.shape[0] > 0:
-        r *= interp_value(knots, weights, d)
-    return r
+    sa, ma, loa, hia, oa = int(spec_a[0]), int(spec_a[1]), spec_a[2], spec_a[3], spec_a[4]
+    sb, mb, lob, hib, ob = int(spec_b[0]), int(spec_b[1]), spec_b[2], spec_b[3], spec_b[4]
+    na, nb = _order_int(oa), _order_int(ob)
+    dual = mix != 1.0
+    banded = knots.shape[0] > 0
+    for u in range(h):
+        fu = fftfreq_value(u, h)
+        fu2 = fu * fu
+        for v in range(out.shape[1]):
+            fv = fftfreq_value(v, w)
+            d2 = fu2 + fv * fv
+            r = filter_value_d2(sa, ma, loa, hia, oa, na, d2)
+            if dual:
+                r = mix * r + (1.0 - mix) * filter_value_d2(sb, mb, lob, hib, ob, nb, d2)
+            if banded:
+                r *= interp_value(knots, weights, math.sqrt(d2))
+            out[u, v] = r
 
 
 @njit(cache=True)
 def filter_grid(spec, h, w):
-    """(h, w) float64 grid of ``filter_value`` on the unshifted fftfreq layout."""
+    """(h, w) float64 transfer function of one filter (for tests and host use)."""
     out = np.empty((h, w), dtype=np.float64)
-    for u in range(h):
-        fu = fftfreq_value(u, h)
-        for v in range(w):
-            fv = fftfreq_value(v, w)
-            out[u, v] = filter_value(spec, math.sqrt(fu * fu + fv * fv))
+    fill_weight(out, h, w, spec, spec, 1.0, np.empty(0), np.empty(0))
     return out
