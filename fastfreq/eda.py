@@ -170,11 +170,10 @@ def phase_filters(root, domains=DOMAINS, cutpaste=None, seed=0, max_images=None,
 # ------------------------------------------------------------------ phase 3
 def phase_recon(root, checkpoint, domains=DOMAINS, batch_size=64) -> PhaseResult:
     """Bands of DRAEM's reconstruction error, normal vs fault test images (FAIR's frequency bias)."""
-    from .train import load_checkpoint
+    from .train import filter_from_dict, load_checkpoint
 
     model, config = load_checkpoint(checkpoint)
-    model.eval()
-    image_filter = _filter_from_config(config)
+    image_filter = filter_from_dict(config.get("image_filter"))
     res = PhaseResult(tables={"error_bands": {}, "hypothesis": {}})
     for d in domains:
         stats = {}
@@ -199,10 +198,3 @@ def phase_recon(root, checkpoint, domains=DOMAINS, batch_size=64) -> PhaseResult
         res.notes.append(f"domain {d}: error energy in high+very_high bands: normal {high_normal:.3f}, "
                          f"fault {high_fault:.3f} -> FAIR's hypothesis {'holds' if holds else 'does not hold'}")
     return res
-
-
-def _filter_from_config(config):
-    spec = (config or {}).get("image_filter")
-    if not spec:
-        return None
-    return FrequencyFilter(**spec) if isinstance(spec, dict) else None

@@ -57,3 +57,25 @@ def test_filters_phase_very_high_grows_with_hpf_cutoff(hdmap):
 def test_write_csv_round_trip(tmp_path):
     path = eda.write_csv(tmp_path / "t.csv", {"a": [1, 2], "b": ["x", "y"]})
     assert path.read_text().splitlines() == ["a,b", "1,x", "2,y"]
+
+
+def test_recon_phase_and_cli(hdmap, tmp_path):
+    from fastfreq.cli import main
+    from fastfreq.train import save_checkpoint
+    from fastfreq.models.draem import DRAEM
+
+    ckpt = save_checkpoint(tmp_path / "m.pt", DRAEM(recon_width=4, disc_width=4, depth=2), {"image_filter": None})
+    res = eda.phase_recon(hdmap, ckpt, domains=("A",))
+    t = res.tables["error_bands"]
+    for g in ("normal", "fault"):
+        assert sum(column(t, "mean", group=g)) == pytest.approx(1.0)
+    h = res.tables["hypothesis"]
+    assert h["hypothesis_holds"][0] == (h["normal_high_fraction"][0] > h["fault_high_fraction"][0]
+                                        and h["fault_low_mid_fraction"][0] > h["normal_low_mid_fraction"][0])
+    assert main(["eda", "recon", "--data", str(hdmap), "--domains", "A", "--out", str(tmp_path / "o"),
+                 "--checkpoint", str(ckpt)]) == 0
+    assert (tmp_path / "o" / "recon_error_bands.png").stat().st_size > 10_000
+    assert (tmp_path / "o" / "recon_hypothesis.csv").read_text().startswith("domain,normal_high_fraction")
+    with pytest.raises(SystemExit) as e:
+        main(["eda", "recon", "--data", str(hdmap), "--out", str(tmp_path / "o")])
+    assert e.value.code == 2
