@@ -2,17 +2,20 @@
 
 Main entry points: ``FrequencyFilter`` and ``RadialWeight`` (radial 2-D
 filters), ``ScaledCutPaste`` (batched frequency-filtered Scaled CutPaste),
-``FreqCutPasteCollate`` (a DataLoader collate_fn) and ``band_energy``.
+``FreqCutPasteCollate`` (a DataLoader collate_fn), ``band_energy``, and the
+batched wavelet transforms ``dwt2`` / ``idwt2`` / ``WaveletFeatures``.
 """
 from .analysis import BAND_NAMES, band_energy
 from .collate import FreqCutPasteCollate
 from .cutpaste import AugmentedBatch, ScaledCutPaste
+from .dwt import dwt2, idwt2
 from .filters import FrequencyFilter, RadialWeight, radial_frequency
 from .params import CutPasteParams
+from .wavelet_features import WaveletFeatures
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AugmentedBatch", "BAND_NAMES", "CutPasteParams", "FreqCutPasteCollate", "FrequencyFilter",
-    "RadialWeight", "ScaledCutPaste", "band_energy", "radial_frequency",
+    "RadialWeight", "ScaledCutPaste", "WaveletFeatures", "band_energy", "dwt2", "idwt2", "radial_frequency",
 ]
