@@ -125,6 +125,7 @@ def test_backends_agree_on_a_feature_map_batch():
                 assert torch.allclose(u, v, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore:Level value")
 def test_output_layout_and_shapes():
     x = torch.rand(2, 3, 13, 16, dtype=torch.float64)
     coeffs = dwt2(x, "db2", level=2, mode="zero")
@@ -150,6 +151,7 @@ def test_output_layout_and_shapes():
     assert dwt2(five, "haar")[0].shape == (2, 2, 2, 4, 4)
 
 
+@pytest.mark.filterwarnings("ignore:Level value")
 def test_non_contiguous_input_and_pywt_wavelet_object():
     x = torch.rand(2, 16, 12, 3, dtype=torch.float64).permute(0, 3, 1, 2)  # (2, 3, 16, 12), strided
     assert not x.is_contiguous()
@@ -169,6 +171,7 @@ def test_level_none_is_max_level_and_too_high_warns():
         dwt2(x, "db2", level=4)
 
 
+@pytest.mark.filterwarnings("ignore:Level value")
 def test_idwt2_with_missing_details_and_waverec2_cropping():
     x = np.random.default_rng(3).random((2, 13, 11))
     coeffs = pywt.wavedec2(x, "db2", mode="zero", level=2)
@@ -178,6 +181,7 @@ def test_idwt2_with_missing_details_and_waverec2_cropping():
     assert got.shape == ref.shape and np.allclose(got, ref, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:Level value")
 def test_bad_arguments():
     x = torch.rand(1, 1, 8, 8)
     with pytest.raises(ValueError, match="unknown wavelet 'db99'.*haar"):
