@@ -23,8 +23,8 @@ DOMAIN = "A"
 
 # NOTES 2, HDMAP settings; widths, steps and the score's box size suit 31x95 on a 2-core CPU.
 CUTPASTE = dict(cut_h=(1, 2), cut_w=(10, 80), amplitude=(0.2, 2.0), probability=0.5)
-TRAIN = dict(steps=600, batch_size=16, lr=2e-3, weight_decay=1e-4,
-             model_kwargs=dict(recon_width=8, disc_width=8, depth=3))
+TRAIN = dict(steps=300, batch_size=16, lr=4e-3, weight_decay=1e-4,
+             model_kwargs=dict(recon_width=16, disc_width=8, depth=3))
 MEAN_FILTER = 3
 DATA = dict(n_train=200, n_test_good=50, n_test_fault=50)
 
