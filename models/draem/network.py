@@ -53,6 +53,12 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
     return x, (h, w)
 
 
+def encoder_blocks(in_channels: int, widths: list) -> nn.ModuleList:
+    """One double conv block per level (widths[0..depth]); the caller pools between levels."""
+    return nn.ModuleList([double_block(in_channels, widths[0])]
+                         + [double_block(widths[i - 1], widths[i]) for i in range(1, len(widths))])
+
+
 class ReconstructiveSubNetwork(nn.Module):
     """Encoder-decoder without skip connections that reconstructs a clean image."""
 
@@ -62,11 +68,7 @@ class ReconstructiveSubNetwork(nn.Module):
             raise ValueError(f"depth must be >= 1, got {depth}")
         self.depth = depth
         widths = level_widths(base_width, depth)
-        # Encoder: block at each level, max-pool between levels.
-        self.encoder = nn.ModuleList(
-            [double_block(in_channels, widths[0])]
-            + [double_block(widths[i - 1], widths[i]) for i in range(1, depth + 1)]
-        )
+        self.encoder = encoder_blocks(in_channels, widths)  # max-pool between levels
         self.pool = nn.MaxPool2d(2)
         # Decoder, deepest level first: upsample (same width), then narrow. No skips.
         dec = decoder_widths(widths)
@@ -94,10 +96,7 @@ class DiscriminativeSubNetwork(nn.Module):
             raise ValueError(f"depth must be >= 1, got {depth}")
         self.depth = depth
         widths = level_widths(base_width, depth)
-        self.encoder = nn.ModuleList(
-            [double_block(in_channels, widths[0])]
-            + [double_block(widths[i - 1], widths[i]) for i in range(1, depth + 1)]
-        )
+        self.encoder = encoder_blocks(in_channels, widths)
         self.pool = nn.MaxPool2d(2)
         # Decoder, deepest level first: upsample and narrow, concat the skip, fuse.
         dec = decoder_widths(widths)
