@@ -85,7 +85,8 @@ def _add_filter_options(p):
     g = p.add_argument_group("frequency filters")
     g.add_argument("--patch-filter", choices=FILTER_SHAPES, default="none",
                    help="filter each pasted patch on its own grid, strategy 1 (default: none)")
-    g.add_argument("--filter-mode", choices=FILTER_MODES, default="highpass", help="patch filter mode (default: highpass)")
+    g.add_argument("--filter-mode", choices=FILTER_MODES, default="highpass",
+                   help="patch filter mode (default: highpass)")
     g.add_argument("--cutoff", type=float, default=0.2,
                    help="patch filter cutoff in cycles/pixel, in (0, 0.75], 0.5 = Nyquist (default: 0.2)")
     g.add_argument("--order", type=float, default=2.0, help="Butterworth order >= 1 (default: 2)")

@@ -79,8 +79,8 @@ def test_checkpoint_round_trip_gives_identical_scores(hdmap, tmp_path):
 
 def test_augment_config_is_plain_data_and_rebuilds():
     aug = ScaledCutPaste(area_ratio=(0.05, 0.1), dual_path=(BHPF, FrequencyFilter("gaussian", "lowpass", 0.1)),
-                         band_weight=RadialWeight.mid_band(), image_filter=FrequencyFilter("ideal", "bandpass", (0.1, 0.3)),
-                         seed=3)
+                         band_weight=RadialWeight.mid_band(), seed=3,
+                         image_filter=FrequencyFilter("ideal", "bandpass", (0.1, 0.3)))
     data = augment_to_dict(aug)
 
     def plain(v):
