@@ -39,6 +39,21 @@ def _band_bars(ax, table, groups, key, title, **where):
     ax.legend(fontsize=7)
 
 
+def _save(fig, path: pathlib.Path, dpi: int = 110) -> pathlib.Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
+def _band_panels(table, groups, key, title, domains, path) -> list:
+    """One band-energy bar panel per domain, ``groups`` side by side."""
+    fig, axes = plt.subplots(1, len(domains), figsize=(5 * len(domains), 4), squeeze=False)
+    for ax, d in zip(axes[0], domains):
+        _band_bars(ax, table, groups, key, f"domain {d}: {title}", domain=d)
+    return [_save(fig, path)]
+
+
 def eda_column(table, name, **where):
     return [table[name][i] for i in range(len(table[name])) if all(table[k][i] == v for k, v in where.items())]
 
@@ -53,23 +68,13 @@ def plot_phase1(res, domains, out: pathlib.Path) -> list:
         _spectrum_axes(axes[2], fault, f"domain {d}: fault, mean log spectrum")
         _spectrum_axes(axes[3], fault - normal, "fault - normal", cmap="RdBu_r", center=True,
                        label="difference of mean log10(1 + |F|)")
-        fig.tight_layout()
-        paths.append(out / f"phase1_domain_{d}.png")
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
+        paths.append(_save(fig, out / f"phase1_domain_{d}.png"))
     return paths
 
 
 def plot_cutpaste(res, domains, out: pathlib.Path) -> list:
-    fig, axes = plt.subplots(1, len(domains), figsize=(5 * len(domains), 4), squeeze=False)
-    for ax, d in zip(axes[0], domains):
-        _band_bars(ax, res.tables["band_energy"], ["original", "cutpaste", "difference"], "image",
-                   f"domain {d}: CutPaste band energy", domain=d)
-    fig.tight_layout()
-    path = out / "cutpaste_band_energy.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return _band_panels(res.tables["band_energy"], ["original", "cutpaste", "difference"], "image",
+                        "CutPaste band energy", domains, out / "cutpaste_band_energy.png")
 
 
 def plot_filters(res, domains, out: pathlib.Path) -> list:
@@ -82,10 +87,7 @@ def plot_filters(res, domains, out: pathlib.Path) -> list:
     ax.set_title("Pasted difference (CutPaste - original): energy above 0.4 cycles/px, same params for every filter")
     ax.tick_params(axis="x", rotation=45)
     ax.legend()
-    fig.tight_layout()
-    paths = [out / "filters_very_high.png"]
-    fig.savefig(paths[0], dpi=110)
-    plt.close(fig)
+    paths = [_save(fig, out / "filters_very_high.png")]
     # example grid: augmented image with mask contour, difference, difference spectrum
     shown = ["none", "bhpf_c0.1_o2", "bhpf_c0.2_o2", "bhpf_c0.3_o2", "ghpf_c0.2", "ihpf_c0.2", "blpf_c0.1_o2"]
     fig, axes = plt.subplots(len(shown), 3, figsize=(16, 2.2 * len(shown)))
@@ -99,23 +101,13 @@ def plot_filters(res, domains, out: pathlib.Path) -> list:
         row[1].set_title(f"{name}: difference (augmented - original)", fontsize=8)
         plt.colorbar(im, ax=row[1], fraction=0.046)
         _spectrum_axes(row[2], res.arrays[f"{name}/difference_spectrum"], f"{name}: mean log spectrum of the difference")
-    fig.tight_layout()
-    paths.append(out / "filters_examples.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
+    paths.append(_save(fig, out / "filters_examples.png", dpi=100))
     return paths
 
 
 def plot_recon(res, domains, out: pathlib.Path) -> list:
-    fig, axes = plt.subplots(1, len(domains), figsize=(5 * len(domains), 4), squeeze=False)
-    for ax, d in zip(axes[0], domains):
-        _band_bars(ax, res.tables["error_bands"], ["normal", "fault"], "group",
-                   f"domain {d}: reconstruction error bands", domain=d)
-    fig.tight_layout()
-    path = out / "recon_error_bands.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return _band_panels(res.tables["error_bands"], ["normal", "fault"], "group",
+                        "reconstruction error bands", domains, out / "recon_error_bands.png")
 
 
 PHASES = {
