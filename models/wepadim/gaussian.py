@@ -1,0 +1,200 @@
+"""Per-position multivariate Gaussians from streaming sufficient statistics.
+
+``GaussianStats`` holds, for P positions and D features, the count n, the sum
+of x (P, D) and the sum of outer products x x^T (P, D, D), all float64 on the
+CPU. Memory is O(P D^2) whatever the number of images; the statistics add, so
+partial fits (other processes, other shards) merge with ``+`` / ``merge``.
+``GaussianModel`` turns them into mean, covariance ``E[xx^T] - mu mu^T + eps I``
+and the Cholesky factor of its inverse, and scores Mahalanobis distances.
+"""
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import torch
+
+
+def _check_embeddings(x, name: str = "embeddings") -> torch.Tensor:
+    """(B, D, H, W) or (B, D, P) float tensor -> (B, D, P) without NaN/Inf."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{name} must have shape (B, D, H, W) or (B, D, P), got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(x.shape)}")
+    x = x.detach().flatten(2)
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contain NaN or Inf values")
+    return x
+
+
+def check_eps(eps) -> float:
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0 or eps != eps:
+        raise ValueError(f"cov_reg (eps) must be a number > 0, got {eps!r}")
+    return float(eps)
+
+
+class GaussianStats:
+    """Additive sufficient statistics of per-position feature vectors.
+
+    ``update(x)`` takes a batch (B, D, H, W) or (B, D, P); ``a + b`` merges two
+    partial results over disjoint images. Sums run in float64 on the CPU.
+    """
+
+    def __init__(self, positions: int, dim: int):
+        self.positions, self.dim = int(positions), int(dim)
+        self.count = 0
+        self.sum = torch.zeros(self.positions, self.dim, dtype=torch.float64)
+        self.outer = torch.zeros(self.positions, self.dim, self.dim, dtype=torch.float64)
+
+    @classmethod
+    def from_embeddings(cls, x) -> "GaussianStats":
+        x = _check_embeddings(x)
+        stats = cls(x.shape[2], x.shape[1])
+        stats.update(x)
+        return stats
+
+    def __repr__(self) -> str:
+        return f"GaussianStats(positions={self.positions}, dim={self.dim}, count={self.count})"
+
+    def update(self, x) -> "GaussianStats":
+        x = _check_embeddings(x)
+        if x.shape[1:] != (self.dim, self.positions):
+            raise ValueError(f"embeddings have (D, P) = {tuple(x.shape[1:])}, these statistics hold "
+                             f"(D, P) = {(self.dim, self.positions)}")
+        xp = x.to("cpu", torch.float64).permute(2, 0, 1)  # (P, B, D)
+        self.sum += xp.sum(dim=1)
+        self.outer.baddbmm_(xp.transpose(1, 2), xp)  # sum_b x_b x_b^T per position
+        self.count += x.shape[0]
+        return self
+
+    def merge(self, other: "GaussianStats") -> "GaussianStats":
+        """In-place: add another partial result (same positions and dim)."""
+        if not isinstance(other, GaussianStats):
+            raise TypeError(f"can only merge GaussianStats, got {type(other).__name__}")
+        if (other.positions, other.dim) != (self.positions, self.dim):
+            raise ValueError(f"cannot merge statistics of (P, D) = {(other.positions, other.dim)} into "
+                             f"(P, D) = {(self.positions, self.dim)}")
+        self.count += other.count
+        self.sum += other.sum
+        self.outer += other.outer
+        return self
+
+    def __add__(self, other: "GaussianStats") -> "GaussianStats":
+        out = GaussianStats(self.positions, self.dim)
+        return out.merge(self).merge(other)
+
+    def mean(self) -> torch.Tensor:
+        if self.count < 1:
+            raise ValueError("no embeddings accumulated: fit needs at least one image")
+        return self.sum / self.count
+
+    def covariance(self) -> torch.Tensor:
+        """Population covariance ``E[xx^T] - mu mu^T`` (P, D, D), float64, no regularisation."""
+        mu = self.mean()
+        cov = self.outer / self.count - mu.unsqueeze(2) * mu.unsqueeze(1)
+        return 0.5 * (cov + cov.transpose(1, 2))
+
+    def state_dict(self) -> dict:
+        return {"count": self.count, "sum": self.sum, "outer": self.outer}
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> "GaussianStats":
+        stats = cls(*state["sum"].shape)
+        stats.count, stats.sum, stats.outer = int(state["count"]), state["sum"].double(), state["outer"].double()
+        return stats
+
+
+def _inverse_cholesky(cov: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Lower-triangular A with A^T A = cov^-1 (so d^2 = |A (x - mu)|^2), and how many positions fell back.
+
+    Cholesky of cov (L L^T = cov) gives A = L^-1. Positions where Cholesky fails
+    (cov not positive definite in float64) use the eigendecomposition with
+    eigenvalues clamped to a small positive floor instead.
+    """
+    chol, info = torch.linalg.cholesky_ex(cov)
+    bad = info != 0
+    n_bad = int(bad.sum())
+    eye = torch.eye(cov.shape[-1], dtype=cov.dtype).expand_as(cov)
+    if n_bad:
+        vals, vecs = torch.linalg.eigh(cov[bad])
+        floor = vals.abs().amax(dim=-1, keepdim=True).clamp_min(1.0) * 1e-10
+        vals = vals.clamp_min(floor)
+        fixed = (vecs * vals.unsqueeze(-2)) @ vecs.transpose(-1, -2)
+        chol[bad] = torch.linalg.cholesky(0.5 * (fixed + fixed.transpose(-1, -2)))
+    inv = torch.linalg.solve_triangular(chol, eye, upper=False)
+    return inv, n_bad
+
+
+class GaussianModel:
+    """Mean and inverse-covariance factor per position, fitted from ``GaussianStats``.
+
+    ``cov = E[xx^T] - mu mu^T + eps I`` (float64); ``mahalanobis(x)`` returns
+    the distance ``sqrt((x-mu)^T cov^-1 (x-mu))`` (or its square) per image
+    and position, computed as ``|A (x - mu)|`` with A = L^-1 from the Cholesky
+    factor L of cov, batched over positions.
+    """
+
+    def __init__(self, mean: torch.Tensor, inv_chol: torch.Tensor, eps: float, count: int = 0):
+        self.mean = mean
+        self.inv_chol = inv_chol
+        self.eps = eps
+        self.count = count
+
+    @classmethod
+    def fit(cls, stats: GaussianStats, eps: float = 0.01, dtype=torch.float32) -> "GaussianModel":
+        eps = check_eps(eps)
+        if not isinstance(stats, GaussianStats):
+            raise TypeError(f"stats must be GaussianStats, got {type(stats).__name__}")
+        cov = stats.covariance()
+        cov.diagonal(dim1=-2, dim2=-1).add_(eps)
+        inv, n_bad = _inverse_cholesky(cov)
+        if n_bad:
+            warnings.warn(f"covariance not positive definite at {n_bad} of {stats.positions} positions even with "
+                          f"eps={eps}; used a clamped eigendecomposition there (consider a larger cov_reg)",
+                          RuntimeWarning, stacklevel=2)
+        return cls(stats.mean().to(dtype), inv.to(dtype), eps, stats.count)
+
+    @property
+    def positions(self) -> int:
+        return self.mean.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.mean.shape[1]
+
+    def covariance(self) -> torch.Tensor:
+        """The regularised covariance (P, D, D) reconstructed from the stored factor."""
+        a = self.inv_chol.double()
+        return torch.linalg.inv(a.transpose(1, 2) @ a)
+
+    def to(self, device=None, dtype=None) -> "GaussianModel":
+        return GaussianModel(self.mean.to(device=device, dtype=dtype),
+                             self.inv_chol.to(device=device, dtype=dtype), self.eps, self.count)
+
+    def mahalanobis(self, x, squared: bool = False, chunk: int = 64) -> torch.Tensor:
+        """(B, D, H, W) or (B, D, P) embeddings -> (B, P) distances (float of the model's dtype)."""
+        x = _check_embeddings(x)
+        if x.shape[1:] != (self.dim, self.positions):
+            raise ValueError(f"embeddings have (D, P) = {tuple(x.shape[1:])}, the model was fitted on "
+                             f"(D, P) = {(self.dim, self.positions)}")
+        diff = (x.to(self.mean.device, self.mean.dtype).permute(2, 1, 0) - self.mean.unsqueeze(2))  # (P, D, B)
+        out = torch.empty(self.positions, x.shape[0], dtype=self.mean.dtype, device=self.mean.device)
+        for p in range(0, self.positions, chunk):  # bounds the (chunk, D, B) temporary
+            z = torch.bmm(self.inv_chol[p:p + chunk], diff[p:p + chunk])
+            out[p:p + chunk] = z.square().sum(dim=1)
+        out = out.t().contiguous()
+        return out if squared else out.clamp_min_(0).sqrt_()
+
+    def state_dict(self) -> dict:
+        return {"mean": self.mean, "inv_chol": self.inv_chol, "eps": self.eps, "count": self.count}
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> "GaussianModel":
+        return cls(state["mean"], state["inv_chol"], float(state["eps"]), int(state.get("count", 0)))
+
+
+__all__ = ["GaussianModel", "GaussianStats", "check_eps"]
