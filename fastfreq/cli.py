@@ -1,4 +1,4 @@
-"""The ``fastfreq`` command line: synth-hdmap, train draem, eval, demo.
+"""The ``fastfreq`` command line: synth-hdmap, synth-textures, train draem|wepadim|padim, eval, grid, demo, eda.
 
 Bad values end with an argparse-style one-line message and exit code 2.
 """
@@ -46,9 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    from . import cli_wepadim
+
     _add_synth(sub)
+    cli_wepadim.add_synth_textures(sub, _positive_int, _nonneg_int)
     _add_train(sub)
     _add_eval(sub)
+    cli_wepadim.add_grid(sub, _positive_int, _nonneg_float)
     _add_demo(sub)
     _add_eda(sub)
     return parser
@@ -104,8 +108,10 @@ def _add_cutpaste_options(p):
 def _add_train(sub):
     from .demo import MEAN_FILTER, TRAIN
 
-    p = sub.add_parser("train", help="train a model on HDMAP data with Scaled CutPaste",
-                       description="Train a model. Models: draem.")
+    from .cli_wepadim import add_train_models
+
+    p = sub.add_parser("train", help="train DRAEM (HDMAP, Scaled CutPaste) or fit WE-PaDiM / PaDiM (MVTec-style)",
+                       description="Train a model. Models: draem, wepadim, padim.")
     models = p.add_subparsers(dest="model", metavar="MODEL", required=True)
     d = models.add_parser("draem", help="DRAEM with configurable widths",
                           description="Train DRAEM on <ROOT>/domain_<X>/train/good with Scaled CutPaste; writes "
@@ -131,6 +137,7 @@ def _add_train(sub):
     _add_cutpaste_options(d)
     _add_filter_options(d)
     d.set_defaults(func=cmd_train)
+    add_train_models(models, _positive_int, _nonneg_float)
 
 
 def _add_eval(sub):

@@ -1,8 +1,10 @@
-"""``fastfreq demo``: plain vs Butterworth-HPF Scaled CutPaste for DRAEM on synthetic HDMAP.
+"""``fastfreq demo``: plain vs Butterworth-HPF Scaled CutPaste for DRAEM on synthetic HDMAP,
+then WE-PaDiM vs PaDiM on synthetic textures.
 
 Synthesises one HDMAP domain, trains DRAEM twice on the same data, seed and
 patch draws (only the patch filter differs), evaluates both on the test split,
-prints a comparison table and writes figures into the output folder.
+prints a comparison table and writes figures into the output folder. Then fits
+WE-PaDiM and PaDiM on one synthetic texture category (``demo_wepadim``).
 """
 from __future__ import annotations
 
@@ -87,15 +89,21 @@ def run_demo(out=DEFAULT_OUT, *, quick: bool = False, seed: int = 0, progress: b
     echo("")
     echo(format_table(rows))
     figures = write_figures(out, runs, train_set, seed)
+    echo("")
+    from .demo_wepadim import run_wepadim_demo
+
+    wepadim = run_wepadim_demo(out, quick=quick, seed=seed, progress=progress, echo=echo)
+    figures.append(pathlib.Path(wepadim["figure"]))
     wall = time.perf_counter() - start
-    summary = {"rows": rows, "wall_s": wall, "kernel_warmup_s": warm_s, "quick": quick, "seed": seed,
+    summary = {"rows": rows, "wepadim_rows": wepadim["rows"], "wall_s": wall, "kernel_warmup_s": warm_s,
+               "quick": quick, "seed": seed,
                "cutpaste": {k: list(v) if isinstance(v, tuple) else v for k, v in CUTPASTE.items()},
                "train": train_cfg, "mean_filter": MEAN_FILTER}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     echo("")
     echo(f"figures: {', '.join(p.name for p in figures)}")
     echo(f"total time {wall:.1f} s; output folder: {out.resolve()}")
-    return {"out": out, "rows": rows, "figures": figures, "wall_s": wall}
+    return {"out": out, "rows": rows, "wepadim_rows": wepadim["rows"], "figures": figures, "wall_s": wall}
 
 
 def _row(name, history, result) -> dict:

@@ -27,9 +27,14 @@ def hdmap(tmp_path_factory):
 
 
 @pytest.mark.parametrize("argv, options", [
-    ([], ["synth-hdmap", "train", "eval", "demo"]),
+    ([], ["synth-hdmap", "synth-textures", "train", "eval", "grid", "demo"]),
     (["synth-hdmap"], ["--n-train", "--n-test-good", "--n-test-fault", "--seed", "--domains", "--size"]),
-    (["train"], ["draem"]),
+    (["train"], ["draem", "wepadim", "padim"]),
+    (["train", "wepadim"], ["--data", "--category", "--wavelet", "--level", "--subbands", "--eps", "--sigma",
+                            "--squared", "--backbone", "--weights", "--pro"]),
+    (["train", "padim"], ["--d", "--seed", "--eps"]),
+    (["grid", "wepadim"], ["--categories", "--wavelets", "--levels", "--sigmas", "--eps", "--subbands", "--ablation"]),
+    (["synth-textures"], ["--categories", "--defects", "--n-train", "--size", "--seed"]),
     (["train", "draem"], ["--data", "--domain", "--epochs", "--steps", "--batch-size", "--lr", "--out",
                           "--patch-filter", "--filter-mode", "--cutoff", "--order", "--image-filter",
                           "--cut-h", "--cut-w", "--amplitude", "--probability"]),
@@ -117,7 +122,8 @@ def test_missing_files_exit_2(hdmap, tmp_path, capsys):
 def test_demo_quick_writes_figures(tmp_path, capsys):
     code, out, err = run(["demo", "--quick", "--quiet", "--out", str(tmp_path / "demo")], capsys)
     assert code == 0, err
-    for name in ("augmented_samples.png", "anomaly_maps.png", "roc_curves.png", "training_loss.png"):
+    for name in ("augmented_samples.png", "anomaly_maps.png", "roc_curves.png", "training_loss.png",
+                 "wepadim_maps.png"):
         png = tmp_path / "demo" / name
         assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "image AUROC" in out and "plain" in out and "bhpf_c0.2_o2" in out
@@ -126,3 +132,6 @@ def test_demo_quick_writes_figures(tmp_path, capsys):
     assert [r["variant"] for r in summary["rows"]] == ["plain", "bhpf_c0.2_o2"]
     assert all(0.0 <= r["image_auroc"] <= 1.0 for r in summary["rows"])
     assert (tmp_path / "demo" / "scores_plain.csv").is_file()
+    assert [r["detector"] for r in summary["wepadim_rows"]] == ["WE-PaDiM haar L1 LL+LH+HL", "PaDiM d=100"]
+    assert all(0.0 <= r["image_auroc"] <= 1.0 and 0.0 <= r["pixel_auroc"] <= 1.0 for r in summary["wepadim_rows"])
+    assert "WE-PaDiM" in out and "pixel AUROC" in out

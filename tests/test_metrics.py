@@ -79,3 +79,52 @@ def test_csv_round_trip(tmp_path):
 def test_csv_length_mismatch_raises(tmp_path):
     with pytest.raises(ValueError, match="same length"):
         write_scores_csv(tmp_path / "s.csv", ["a", "b"], [0, 1, 1], [0.1, 0.2, 0.3])
+
+
+# ------------------------------------------------------------------ PRO
+def _pro_brute(masks, maps, max_fpr=0.3):
+    """Direct PRO curve at every distinct normal score, integrated up to max_fpr with interpolation."""
+    from scipy import ndimage
+
+    normal = maps[masks == 0]
+    regions = []
+    for m, s in zip(masks, maps):
+        lab, n = ndimage.label(m, structure=np.ones((3, 3)))
+        regions += [s[lab == r] for r in range(1, n + 1)]
+    ts = np.unique(normal)[::-1]
+    fpr = np.array([(normal >= t).mean() for t in ts])
+    pro = np.array([np.mean([(r >= t).mean() for r in regions]) for t in ts])
+    fpr, pro = np.concatenate([[0.0], fpr]), np.concatenate([[np.mean([(r > normal.max()).mean() for r in regions])], pro])
+    grid = np.linspace(0, max_fpr, 2001)
+    return np.trapezoid(np.interp(grid, fpr, pro), grid) / max_fpr
+
+
+def test_pro_matches_brute_force():
+    from fastfreq.metrics import pro_auc
+
+    rng = np.random.default_rng(0)
+    masks = np.zeros((3, 24, 24), np.int64)
+    masks[0, 2:6, 2:9] = 1
+    masks[0, 15:20, 15:17] = 1  # two regions in one image
+    masks[1, 10:14, 3:12] = 1
+    maps = rng.random((3, 24, 24)) + 0.6 * masks * rng.random((3, 24, 24))
+    assert pro_auc(masks, maps, n_thresholds=1001) == pytest.approx(_pro_brute(masks, maps), abs=3e-3)
+
+
+def test_pro_extremes():
+    from fastfreq.metrics import pro_auc
+
+    masks = np.zeros((2, 16, 16), np.int64)
+    masks[0, 2:5, 2:5] = 1
+    masks[1, 8:12, 8:12] = 1
+    base = np.random.default_rng(1).random((2, 16, 16))
+    assert pro_auc(masks, base + 2 * masks) == pytest.approx(1.0, abs=1e-3)
+    assert pro_auc(masks, base - 2 * masks) == 0.0
+    half = base.copy()
+    half[0][masks[0] == 1] += 2  # one region found, the other scored below every normal pixel
+    half[1][masks[1] == 1] -= 2
+    assert pro_auc(masks, half) == pytest.approx(0.5, abs=1e-3)
+    with pytest.raises(ValueError, match="max_fpr"):
+        pro_auc(masks, base, max_fpr=0)
+    with pytest.raises(ValueError, match="same shape"):
+        pro_auc(masks, base[:1])

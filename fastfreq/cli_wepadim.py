@@ -1,0 +1,156 @@
+"""CLI parts for WE-PaDiM / PaDiM: ``synth-textures``, ``train wepadim|padim``, ``grid wepadim``."""
+from __future__ import annotations
+
+import json
+import pathlib
+
+
+def add_synth_textures(sub, positive_int, nonneg_int):
+    from .textures import DEFECT_KINDS, TEXTURE_KINDS
+
+    p = sub.add_parser("synth-textures", help="write synthetic MVTec-style textures with defects and masks",
+                       description="Write <OUT>/<category>/{train/good, test/<defect>, ground_truth/<defect>} "
+                                   "PNG images and masks.")
+    p.add_argument("out", metavar="OUT", help="root folder to write")
+    p.add_argument("--categories", nargs="+", default=list(TEXTURE_KINDS[:1]), choices=TEXTURE_KINDS, metavar="C",
+                   help=f"texture kinds from {', '.join(TEXTURE_KINDS)} (default: %(default)s)")
+    p.add_argument("--defects", nargs="+", default=None, choices=DEFECT_KINDS, metavar="D",
+                   help=f"defect kinds from {', '.join(DEFECT_KINDS)} (default: all)")
+    p.add_argument("--n-train", type=positive_int, default=80, help="(default: %(default)s)")
+    p.add_argument("--n-test-good", type=nonneg_int, default=50, help="(default: %(default)s)")
+    p.add_argument("--n-test-defect", type=nonneg_int, default=50, help="(default: %(default)s)")
+    p.add_argument("--size", type=positive_int, default=224, help="image side in pixels (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    p.set_defaults(func=cmd_synth_textures)
+
+
+def cmd_synth_textures(args) -> int:
+    from .textures import make_synthetic_textures
+
+    summary = make_synthetic_textures(args.out, categories=tuple(args.categories), n_train=args.n_train,
+                                      n_test_good=args.n_test_good, n_test_defect=args.n_test_defect,
+                                      size=args.size, defects=args.defects, seed=args.seed)
+    print(f"wrote synthetic textures ({', '.join(args.categories)}) to {summary['root']}")
+    return 0
+
+
+def _add_detector_options(p, positive_int, nonneg_float, grid=False):
+    g = p.add_argument_group("backbone and Gaussian")
+    g.add_argument("--backbone", default="efficientnet-lite0", help="(default: %(default)s)")
+    g.add_argument("--layers", nargs="+", default=None, metavar="TAP", help="backbone taps (default: the backbone's)")
+    g.add_argument("--weights", default="default", metavar="PATH",
+                   help="'default' (bundled / local cache), a state-dict file, or 'random' (untrained, warns)")
+    if not grid:  # the grid takes lists of these
+        g.add_argument("--eps", type=nonneg_float, default=0.01, help="covariance regulariser > 0 (default: %(default)s)")
+        g.add_argument("--sigma", type=nonneg_float, default=4.0, help="score-map smoothing (default: %(default)s)")
+    g.add_argument("--squared", action="store_true", help="score with the squared Mahalanobis distance")
+    g.add_argument("--resize", type=positive_int, default=256, help="(default: %(default)s)")
+    g.add_argument("--crop", type=positive_int, default=224, help="(default: %(default)s)")
+    g.add_argument("--batch-size", type=positive_int, default=16, help="(default: %(default)s)")
+
+
+def _weights(text):
+    return None if text == "random" else text
+
+
+def add_train_models(models, positive_int, nonneg_float):
+    from .wavelet_features import SUBBAND_NAMES
+
+    for kind in ("wepadim", "padim"):
+        title = "WE-PaDiM (DWT subbands of backbone features)" if kind == "wepadim" else \
+            "PaDiM baseline (random channel selection)"
+        p = models.add_parser(kind, help=title,
+                              description=f"Fit {title} on <ROOT>/<CATEGORY>/train/good, evaluate on its test "
+                                          f"split; writes <OUT>/{kind}_<CATEGORY>.pt, metrics and scores.")
+        p.add_argument("--data", required=True, metavar="ROOT", help="MVTec-style root folder")
+        p.add_argument("--category", required=True, metavar="X", help="category folder, e.g. fabric")
+        p.add_argument("--out", default="fastfreq_out/train", metavar="DIR", help="(default: %(default)s)")
+        p.add_argument("--pro", action="store_true", help="also compute the PRO score (slower)")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+        _add_detector_options(p, positive_int, nonneg_float)
+        if kind == "wepadim":
+            p.add_argument("--wavelet", default="haar", help="(default: %(default)s)")
+            p.add_argument("--level", type=positive_int, default=1, help="(default: %(default)s)")
+            p.add_argument("--subbands", nargs="+", default=["LL", "LH", "HL"], choices=SUBBAND_NAMES,
+                           metavar="B", help="subset of LL LH HL HH (default: LL LH HL)")
+            p.add_argument("--mode", default="zero", help="DWT boundary mode (default: %(default)s)")
+        else:
+            p.add_argument("--d", type=positive_int, default=100, help="random channels kept (default: 100)")
+            p.add_argument("--seed", type=int, default=0, help="seed of the channel choice (default: 0)")
+        p.set_defaults(func=cmd_train_detector, kind=kind)
+
+
+def cmd_train_detector(args) -> int:
+    from .metrics import write_scores_csv
+    from .wepadim import fit_evaluate
+
+    kwargs = dict(backbone=args.backbone, layers=args.layers, weights=_weights(args.weights), cov_reg=args.eps,
+                  sigma=args.sigma, squared=args.squared, resize=args.resize, crop=args.crop,
+                  batch_size=args.batch_size)
+    if args.kind == "wepadim":
+        kwargs.update(wavelet=args.wavelet, level=args.level, subbands=tuple(args.subbands), mode=args.mode)
+    else:
+        kwargs.update(d=args.d, seed=args.seed)
+    r = fit_evaluate(args.data, args.category, args.kind, pro=args.pro, progress=not args.quiet, **kwargs)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model_path = r["model"].save(out / f"{args.kind}_{args.category}.pt")
+    csv_path = write_scores_csv(out / f"scores_{args.kind}_{args.category}.csv", r["paths"], r["labels"], r["scores"])
+    metrics = {k: r[k] for k in ("image_auroc", "pixel_auroc", "pro", "fit_s", "eval_s", "n_train", "n_test",
+                                 "positions", "dim")}
+    metrics["config"] = r["model"].config()
+    (out / f"metrics_{args.kind}_{args.category}.json").write_text(json.dumps(metrics, indent=1))
+    fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+    print(f"{args.kind} {args.category}: fit {r['n_train']} images in {r['fit_s']:.1f} s, "
+          f"evaluated {r['n_test']} in {r['eval_s']:.1f} s; embedding {r['dim']} x {r['positions']} positions")
+    print(f"image AUROC {fmt(r['image_auroc'])}  pixel AUROC {fmt(r['pixel_auroc'])}"
+          + (f"  PRO {fmt(r['pro'])}" if args.pro else ""))
+    print(f"model: {model_path}\nscores: {csv_path}")
+    return 0
+
+
+def add_grid(sub, positive_int, nonneg_float):
+    from .wepadim import DEFAULT_SUBBANDS, GRID
+
+    p = sub.add_parser("grid", help="WE-PaDiM grid search / subband ablation (resumable)",
+                       description="Run the WE-PaDiM grid (wavelet x level x sigma x eps x subband sets) over "
+                                   "categories; per-run JSON in <OUT>/runs (existing runs are skipped), ranked "
+                                   "CSVs in <OUT>.")
+    models = p.add_subparsers(dest="model", metavar="MODEL", required=True)
+    g = models.add_parser("wepadim", help="the WE-PaDiM grid")
+    g.add_argument("--data", required=True, metavar="ROOT", help="MVTec-style root folder")
+    g.add_argument("--categories", nargs="+", required=True, metavar="X")
+    g.add_argument("--out", default="fastfreq_out/grid", metavar="DIR", help="(default: %(default)s)")
+    g.add_argument("--wavelets", nargs="+", default=list(GRID["wavelet"]), metavar="W", help="(default: %(default)s)")
+    g.add_argument("--levels", nargs="+", type=positive_int, default=list(GRID["level"]), metavar="J",
+                   help="(default: %(default)s)")
+    g.add_argument("--sigmas", nargs="+", type=nonneg_float, default=list(GRID["sigma"]), metavar="S",
+                   help="(default: %(default)s)")
+    g.add_argument("--eps", nargs="+", type=nonneg_float, default=list(GRID["cov_reg"]), metavar="E",
+                   help="(default: %(default)s)")
+    sb = g.add_mutually_exclusive_group()
+    sb.add_argument("--subbands", nargs="+", default=list(DEFAULT_SUBBANDS), metavar="B",
+                    help="one subband set (default: LL LH HL)")
+    sb.add_argument("--ablation", action="store_true", help="all 15 non-empty subsets of LL LH HL HH")
+    g.add_argument("--pro", action="store_true", help="also compute PRO (slower)")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_detector_options(g, positive_int, nonneg_float, grid=True)
+    g.set_defaults(func=cmd_grid)
+
+
+def cmd_grid(args) -> int:
+    from .wavelet_features import _check_subbands
+    from .wepadim import ALL_SUBBAND_SETS, run_grid
+
+    sets = ALL_SUBBAND_SETS if args.ablation else (_check_subbands(args.subbands),)
+    records = run_grid(args.data, args.categories, args.out, wavelets=args.wavelets, levels=args.levels,
+                       sigmas=args.sigmas, cov_regs=args.eps, subband_sets=sets, backbone=args.backbone,
+                       layers=args.layers, weights=_weights(args.weights), resize=args.resize, crop=args.crop,
+                       squared=args.squared, batch_size=args.batch_size, pro=args.pro, progress=not args.quiet)
+    ok = [r for r in records if r.get("image_auroc") is not None]
+    print(f"{len(records)} runs ({len(records) - len(ok)} without a result) in {args.out}")
+    for r in sorted(ok, key=lambda r: (r["image_auroc"], r["pixel_auroc"] or -1), reverse=True)[:5]:
+        pix = "n/a" if r["pixel_auroc"] is None else f"{r['pixel_auroc']:.4f}"
+        print(f"  {r['category']}: {r['wavelet']} L{r['level']} {r['subbands']} sigma {r['sigma']:g} "
+              f"eps {r['cov_reg']:g}: image {r['image_auroc']:.4f} pixel {pix}")
+    return 0
