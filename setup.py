@@ -32,7 +32,7 @@ setup(
     ],
     extras_require={
         "dev": ["pytest>=7", "pytest-benchmark>=4", "scipy>=1.9", "efficientnet-lite-pytorch>=0.1"],
-        "gpu": ["cupy-cuda12x>=13"],
+        "gpu": ["cupy-cuda12x>=13", "numba-cuda[cu12]"],  # CuPy + Numba's CUDA target (not yet run on a GPU)
         "bench": ["ptwt", "pytorch_wavelets", "setuptools<81"],
     },
     entry_points={"console_scripts": ["fastfreq=fastfreq.cli:main"]},

@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import default_collate, get_worker_info
 
 from .cutpaste import AugmentedBatch, ScaledCutPaste
+from .gpu import in_forked_child
 
 
 class FreqCutPasteCollate:
@@ -28,9 +29,18 @@ class FreqCutPasteCollate:
 
     Inside a worker the Numba kernels use as many threads as torch does there
     (one, by default), so workers do not oversubscribe the cores.
+
+    ``device``: move the stacked images there before augmenting (e.g.
+    ``"cuda"``: the augmentation then runs on the GPU, ``backend="cupy"``
+    under "auto" when CuPy is installed). GPU augmentation (``device`` CUDA or
+    ``backend="cupy"``) is refused inside a forked worker, where CUDA cannot
+    be used: use it with ``num_workers=0``, with
+    ``multiprocessing_context="spawn"``, or collate plain batches and call the
+    ``ScaledCutPaste`` on ``batch.to("cuda")`` in the training step
+    (docs/gpu.md).
     """
 
-    def __init__(self, augment: ScaledCutPaste | None = None, **kwargs):
+    def __init__(self, augment: ScaledCutPaste | None = None, *, device=None, **kwargs):
         if augment is None:
             augment = ScaledCutPaste(**kwargs)
         elif kwargs:
@@ -38,11 +48,13 @@ class FreqCutPasteCollate:
         if not isinstance(augment, ScaledCutPaste):
             raise TypeError(f"augment must be a ScaledCutPaste, got {type(augment).__name__}")
         self.augment = augment
+        self.device = None if device is None else torch.device(device)
         self._rng = None
         self._rng_key = None
 
     def __repr__(self) -> str:
-        return f"FreqCutPasteCollate({self.augment!r})"
+        device = "" if self.device is None else f", device={str(self.device)!r}"
+        return f"FreqCutPasteCollate({self.augment!r}{device})"
 
     def _generator(self) -> np.random.Generator:
         info = get_worker_info()
@@ -64,7 +76,16 @@ class FreqCutPasteCollate:
     def __call__(self, samples) -> AugmentedBatch:
         if len(samples) == 0:
             raise ValueError("samples must not be empty")
+        on_gpu = self.augment.backend == "cupy" or (self.device is not None and self.device.type == "cuda")
+        if on_gpu and get_worker_info() is not None and in_forked_child():
+            raise RuntimeError(
+                "FreqCutPasteCollate: GPU augmentation cannot run in a forked DataLoader worker (CUDA does not "
+                "survive fork). Either collate without augmentation and apply ScaledCutPaste(...) to "
+                "batch.to('cuda') in the training step, or create the DataLoader with "
+                "multiprocessing_context='spawn' (or num_workers=0). See docs/gpu.md.")
         images, extra = _split_samples(samples)
+        if self.device is not None:
+            images = images.to(self.device)
         batch = self.augment(images, rng=self._generator())
         batch.extra = extra
         return batch

@@ -8,9 +8,9 @@ import numba
 import numpy as np
 import torch
 
-from ._validate import check_float_range, check_images, check_int_range, check_probability
+from ._validate import check_choice, check_float_range, check_images, check_int_range, check_probability
 from .filters import FrequencyFilter, RadialWeight
-from .ops import resolve_backend
+from .ops import BACKENDS, resolve_backend
 from .params import CutPasteParams, sample_params
 
 
@@ -69,7 +69,10 @@ class ScaledCutPaste:
     1 and 3 exclude each other; 4 combines with either; 2 with all.
 
     ``backend``: "numba" (CPU default under "auto"), "torch" (the per-sample
-    torch.fft reference), "torch_batched" (CUDA default under "auto").
+    torch.fft reference), "torch_batched" (batched torch.fft), "cupy" (CuPy +
+    CUDA kernels, the CUDA default under "auto" when CuPy is installed, else
+    torch_batched; see docs/gpu.md: apply it to the batch on the GPU, not in
+    forked DataLoader workers).
     Parameters are drawn on the host from ``numpy.random.default_rng(seed)``;
     ``apply(images, params)`` replays them deterministically.
     """
@@ -113,7 +116,7 @@ class ScaledCutPaste:
             self.mix_weight = None
         self.patch_filter, self.image_filter = patch_filter, image_filter
         self.dual_path, self.band_weight = dual_path, band_weight
-        resolve_backend(backend, torch.empty(0))  # validates the name
+        check_choice("backend", backend, BACKENDS)  # the device is checked per call
         self.backend = backend
         self.seed = seed
         self._rng = np.random.default_rng(seed)
@@ -164,6 +167,8 @@ class ScaledCutPaste:
                 raise ValueError("images contains NaN or Inf values")
             if backend == "torch":
                 from .reference import cutpaste_reference as run
+            elif backend == "cupy":
+                from .gpu import cutpaste_cupy as run
             else:
                 from .torch_batched import cutpaste_batched as run
             out, mask = run(images.detach(), params, **options)

@@ -10,8 +10,11 @@ one sample longer, as in pywt (crop with ``[..., :H, :W]``).
 Backends: "numba" (the compiled CPU kernels in ``fastfreq.kernels.dwt_numba``),
 "torch" (explicit padding per mode + one grouped conv2d per level; synthesis
 as a polyphase conv2d + pixel_shuffle; runs on any device and is the
-reference the kernels are tested and benchmarked against) and "auto" (numba
-on CPU, torch elsewhere). Autograd is not supported (inputs are detached).
+reference the kernels are tested and benchmarked against), "cupy" (a Numba
+CUDA kernel on CuPy views of CUDA tensors, ``fastfreq.gpu``; ``idwt2`` runs
+the torch path on the same device) and "auto" (numba on CPU; on CUDA cupy
+when CuPy is installed, else torch). Autograd is not supported (inputs are
+detached).
 
 Both backends share one description of a boundary mode: the extended signal
 at any integer position is a combination of at most three input samples
@@ -35,7 +38,7 @@ from .ops import _float_tensor, resolve_backend
 
 MODES = ("zero", "constant", "symmetric", "reflect", "periodic", "periodization",
          "smooth", "antisymmetric", "antireflect")
-BACKENDS = ("auto", "numba", "torch")
+BACKENDS = ("auto", "numba", "torch", "cupy")
 WAVELETS = tuple(pywt.wavelist(kind="discrete"))
 
 
@@ -63,7 +66,7 @@ def check_mode(mode) -> str:
 
 
 def _resolve(backend, t: torch.Tensor) -> str:
-    """"auto" -> "numba" on CPU, "torch" elsewhere (the shared resolver calls that "torch_batched")."""
+    """"auto" -> "numba" on CPU, "cupy" or "torch" elsewhere (the shared resolver's "torch_batched")."""
     check_choice("backend", backend, BACKENDS)
     resolved = resolve_backend(backend, t)
     return "torch" if resolved == "torch_batched" else resolved
@@ -262,6 +265,10 @@ def dwt2(x, wavelet="haar", level: int | None = 1, mode: str = "zero", backend: 
     lead = t.shape[:-2]
     if backend == "numba":
         ca, details = _dwt_numba(t.detach().reshape(-1, H, W), wav, level, mode)
+    elif backend == "cupy":
+        from .gpu import dwt2_cupy
+
+        ca, details = dwt2_cupy(t.detach().reshape(-1, H, W), wav, level, mode)
     else:
         C = t.shape[-3] if t.ndim >= 3 else 1
         ca, details = _dwt_torch(t.detach().reshape(-1, C, H, W), wav, level, mode)
@@ -310,7 +317,7 @@ def idwt2(coeffs, wavelet="haar", mode: str = "zero", backend: str = "auto"):
         ds = [torch.zeros(shape, dtype=a.dtype, device=a.device) if d is None else d for d in ds]
         Hc, Wc = shape[-2:]
         bands4 = [b.reshape(-1, Hc, Wc) for b in (a, *ds)]
-        run = _idwt_numba if backend == "numba" else _idwt_torch
+        run = _idwt_numba if backend == "numba" else _idwt_torch  # cupy: the torch path, same device
         y = run(bands4, wav, mode)
         a = y.reshape(*lead, *y.shape[-2:])
     return a.numpy() if was_numpy else a

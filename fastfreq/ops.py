@@ -6,15 +6,28 @@ import torch
 
 from ._validate import FLOAT_DTYPES, check_choice
 
-BACKENDS = ("auto", "numba", "torch", "torch_batched")
+BACKENDS = ("auto", "numba", "torch", "torch_batched", "cupy")
 
 
 def resolve_backend(backend: str, x: torch.Tensor) -> str:
+    """The backend that runs on ``x``: "auto" is numba on CPU, cupy on CUDA when CuPy is installed
+    (``fastfreq.gpu.cupy_available``), torch_batched otherwise."""
     check_choice("backend", backend, BACKENDS)
     if backend == "auto":
-        return "numba" if x.device.type == "cpu" else "torch_batched"
+        if x.device.type == "cpu":
+            return "numba"
+        from . import gpu
+
+        return "cupy" if x.device.type == "cuda" and gpu.cupy_available() else "torch_batched"
     if backend == "numba" and x.device.type != "cpu":
         raise ValueError(f"backend='numba' needs a CPU tensor, got device {x.device}")
+    if backend == "cupy":
+        from . import gpu
+
+        gpu.require_cupy()
+        if x.device.type != "cuda":
+            raise ValueError(f"backend='cupy' needs a CUDA tensor, got device {x.device}: move the batch "
+                             f"with .to('cuda') first")
     return backend
 
 
@@ -59,6 +72,10 @@ def apply_filter(x, filt, backend: str = "auto"):
             from .reference import filter_reference
 
             result = filter_reference(t.detach(), filt)
+        elif backend == "cupy":
+            from .gpu import filter_cupy
+
+            result = filter_cupy(t.detach(), filt)
         else:
             from .torch_batched import filter_rfft
 

@@ -6,6 +6,9 @@ the ideal filter, which compares ``sqrt(d2) <= c`` exactly as NumPy does, so
 its masks are bit-identical; the others agree to ~1e-16). A filter is encoded
 as ``spec = [shape, mode, low, high, order]`` (``FrequencyFilter.spec``);
 ``shape == -1`` is the identity.
+
+The scalar functions are plain loops and ``math`` calls only: the GPU path
+compiles the very same Python source for CUDA (``kernels/cuda_spectral.py``).
 """
 import math
 
@@ -50,22 +53,43 @@ def filter_value_d2(shape, mode, lo, hi, order, n_int, d2):
 
 
 @njit(cache=True, inline="always")
-def _order_int(order):
+def order_int(order):
     n = int(order)
     return n if n == order else 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def interp_value(knots, weights, d):
-    """``numpy.interp(d, knots, weights)`` for one value (end values held)."""
+    """``numpy.interp(d, knots, weights)`` for one value (end values held).
+
+    A linear scan for the interval (knots are few): plain loops, so the GPU
+    kernels compile the same source (``kernels/cuda_spectral.py``).
+    """
     n = knots.shape[0]
     if d <= knots[0]:
         return weights[0]
     if d >= knots[n - 1]:
         return weights[n - 1]
-    j = np.searchsorted(knots, d, side="right") - 1
+    j = 0
+    while knots[j + 1] <= d:  # largest j with knots[j] <= d (searchsorted side="right" - 1)
+        j += 1
     slope = (weights[j + 1] - weights[j]) / (knots[j + 1] - knots[j])
     return slope * (d - knots[j]) + weights[j]
+
+
+@njit(cache=True, inline="always")
+def weight_d2(d2, sa, ma, loa, hia, oa, na, sb, mb, lob, hib, ob, nb, mix, knots, weights, banded):
+    """The spectral weight at squared radius d2: ``mix * A + (1 - mix) * B`` times the band weighting.
+
+    mix == 1 is filter A alone; ``banded`` applies ``interp(sqrt(d2), knots, weights)``.
+    Called per element by the CPU kernels and (same source) by the GPU kernels.
+    """
+    r = filter_value_d2(sa, ma, loa, hia, oa, na, d2)
+    if mix != 1.0:
+        r = mix * r + (1.0 - mix) * filter_value_d2(sb, mb, lob, hib, ob, nb, d2)
+    if banded:
+        r *= interp_value(knots, weights, math.sqrt(d2))
+    return r
 
 
 @njit(cache=True)
@@ -78,21 +102,15 @@ def fill_weight(out, h, w, spec_a, spec_b, mix, knots, weights):
     """
     sa, ma, loa, hia, oa = int(spec_a[0]), int(spec_a[1]), spec_a[2], spec_a[3], spec_a[4]
     sb, mb, lob, hib, ob = int(spec_b[0]), int(spec_b[1]), spec_b[2], spec_b[3], spec_b[4]
-    na, nb = _order_int(oa), _order_int(ob)
-    dual = mix != 1.0
+    na, nb = order_int(oa), order_int(ob)
     banded = knots.shape[0] > 0
     for u in range(h):
         fu = fftfreq_value(u, h)
         fu2 = fu * fu
         for v in range(out.shape[1]):
             fv = fftfreq_value(v, w)
-            d2 = fu2 + fv * fv
-            r = filter_value_d2(sa, ma, loa, hia, oa, na, d2)
-            if dual:
-                r = mix * r + (1.0 - mix) * filter_value_d2(sb, mb, lob, hib, ob, nb, d2)
-            if banded:
-                r *= interp_value(knots, weights, math.sqrt(d2))
-            out[u, v] = r
+            out[u, v] = weight_d2(fu2 + fv * fv, sa, ma, loa, hia, oa, na, sb, mb, lob, hib, ob, nb, mix,
+                                  knots, weights, banded)
 
 
 @njit(cache=True)
