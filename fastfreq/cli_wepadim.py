@@ -49,6 +49,17 @@ def _add_detector_options(p, positive_int, nonneg_float, grid=False):
     g.add_argument("--batch-size", type=positive_int, default=16, help="(default: %(default)s)")
 
 
+def _align(text):
+    """'smallest' | 'largest' | 'first' | 'HxW' -> WaveletFeatures' align."""
+    if text in ("smallest", "largest", "first"):
+        return text
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--align must be smallest, largest, first or HxW (e.g. 7x7), got {text!r}") from None
+    return h, w
+
+
 def _weights(text):
     return None if text == "random" else text
 
@@ -74,6 +85,8 @@ def add_train_models(models, positive_int, nonneg_float):
             p.add_argument("--subbands", nargs="+", default=["LL", "LH", "HL"], choices=SUBBAND_NAMES,
                            metavar="B", help="subset of LL LH HL HH (default: LL LH HL)")
             p.add_argument("--mode", default="zero", help="DWT boundary mode (default: %(default)s)")
+            p.add_argument("--align", default="smallest", metavar="A",
+                           help="Gaussian grid: smallest (public code), largest, first or HxW (default: smallest)")
         else:
             p.add_argument("--d", type=positive_int, default=100, help="random channels kept (default: 100)")
             p.add_argument("--seed", type=int, default=0, help="seed of the channel choice (default: 0)")
@@ -88,7 +101,8 @@ def cmd_train_detector(args) -> int:
                   sigma=args.sigma, squared=args.squared, resize=args.resize, crop=args.crop,
                   batch_size=args.batch_size)
     if args.kind == "wepadim":
-        kwargs.update(wavelet=args.wavelet, level=args.level, subbands=tuple(args.subbands), mode=args.mode)
+        kwargs.update(wavelet=args.wavelet, level=args.level, subbands=tuple(args.subbands), mode=args.mode,
+                      align=_align(args.align))
     else:
         kwargs.update(d=args.d, seed=args.seed)
     r = fit_evaluate(args.data, args.category, args.kind, pro=args.pro, progress=not args.quiet, **kwargs)
@@ -132,6 +146,8 @@ def add_grid(sub, positive_int, nonneg_float):
     sb.add_argument("--subbands", nargs="+", default=list(DEFAULT_SUBBANDS), metavar="B",
                     help="one subband set (default: LL LH HL)")
     sb.add_argument("--ablation", action="store_true", help="all 15 non-empty subsets of LL LH HL HH")
+    g.add_argument("--align", default="smallest", metavar="A",
+                   help="Gaussian grid: smallest (public code), largest, first or HxW (default: smallest)")
     g.add_argument("--pro", action="store_true", help="also compute PRO (slower)")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_detector_options(g, positive_int, nonneg_float, grid=True)
@@ -146,7 +162,8 @@ def cmd_grid(args) -> int:
     records = run_grid(args.data, args.categories, args.out, wavelets=args.wavelets, levels=args.levels,
                        sigmas=args.sigmas, cov_regs=args.eps, subband_sets=sets, backbone=args.backbone,
                        layers=args.layers, weights=_weights(args.weights), resize=args.resize, crop=args.crop,
-                       squared=args.squared, batch_size=args.batch_size, pro=args.pro, progress=not args.quiet)
+                       squared=args.squared, align=_align(args.align), batch_size=args.batch_size, pro=args.pro,
+                       progress=not args.quiet)
     ok = [r for r in records if r.get("image_auroc") is not None]
     print(f"{len(records)} runs ({len(records) - len(ok)} without a result) in {args.out}")
     for r in sorted(ok, key=lambda r: (r["image_auroc"], r["pixel_auroc"] or -1), reverse=True)[:5]:

@@ -15,8 +15,11 @@ from .metrics import to_numpy
 CATEGORY = "fabric"
 TEXTURE_DATA = dict(n_train=80, n_test_good=50, n_test_defect=50, size=224)
 QUICK_TEXTURE_DATA = dict(n_train=8, n_test_good=4, n_test_defect=4, size=64)
+# WE-PaDiM twice: on the public code's grid (the smallest layer's DWT size, 4x4 at 224) and on 7x7.
+_WE = dict(wavelet="haar", level=1, subbands=("LL", "LH", "HL"))
 DETECTORS = {
-    "WE-PaDiM haar L1 LL+LH+HL": ("wepadim", dict(wavelet="haar", level=1, subbands=("LL", "LH", "HL"))),
+    "WE-PaDiM haar L1 (4x4)": ("wepadim", dict(_WE, align="smallest")),
+    "WE-PaDiM haar L1 (7x7)": ("wepadim", dict(_WE, align=(7, 7))),
     "PaDiM d=100": ("padim", dict(d=100, seed=0)),
 }
 

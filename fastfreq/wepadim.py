@@ -134,8 +134,8 @@ def _write_json(path: pathlib.Path, data: dict) -> None:
 
 def run_grid(root, categories, out, *, wavelets=GRID["wavelet"], levels=GRID["level"], sigmas=GRID["sigma"],
              cov_regs=GRID["cov_reg"], subband_sets=(DEFAULT_SUBBANDS,), backbone="efficientnet-lite0",
-             layers=None, weights="default", resize=256, crop=224, squared=False, batch_size=16, pro=False,
-             progress=True, echo=print) -> list:
+             layers=None, weights="default", resize=256, crop=224, squared=False, align="smallest", batch_size=16,
+             pro=False, progress=True, echo=print) -> list:
     """The WE-PaDiM grid over categories; returns all run records (new and resumed), ranked CSVs written."""
     from tqdm import tqdm
 
@@ -163,7 +163,7 @@ def run_grid(root, categories, out, *, wavelets=GRID["wavelet"], levels=GRID["le
                     bar.update()
                 continue
             model = WEPaDiM(net, wavelet=wavelet, level=level, subbands=subbands, squared=squared, resize=resize,
-                            crop=crop, batch_size=batch_size)
+                            crop=crop, batch_size=batch_size, align=align)
             if cache is None:
                 t0 = time.perf_counter()
                 cache = (_cached_taps(model, train), _cached_taps(model, test))
@@ -171,7 +171,8 @@ def run_grid(root, categories, out, *, wavelets=GRID["wavelet"], levels=GRID["le
                      f"{time.perf_counter() - t0:.1f} s")
             (train_taps, _, _, _), (test_taps, labels, masks, out_hw) = cache
             base = dict(category=category, wavelet=wavelet, level=level, subbands=_subbands_id(subbands),
-                        backbone=net.name, layers=list(net.layers), squared=squared)
+                        backbone=net.name, layers=list(net.layers), squared=squared,
+                        align=align if isinstance(align, str) else list(align))
             try:
                 t0 = time.perf_counter()
                 stats = GaussianStats.from_embeddings(torch.cat(_embed_cached(model, train_taps, batch_size)))

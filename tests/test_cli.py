@@ -31,7 +31,7 @@ def hdmap(tmp_path_factory):
     (["synth-hdmap"], ["--n-train", "--n-test-good", "--n-test-fault", "--seed", "--domains", "--size"]),
     (["train"], ["draem", "wepadim", "padim"]),
     (["train", "wepadim"], ["--data", "--category", "--wavelet", "--level", "--subbands", "--eps", "--sigma",
-                            "--squared", "--backbone", "--weights", "--pro"]),
+                            "--squared", "--backbone", "--weights", "--pro", "--align"]),
     (["train", "padim"], ["--d", "--seed", "--eps"]),
     (["grid", "wepadim"], ["--categories", "--wavelets", "--levels", "--sigmas", "--eps", "--subbands", "--ablation"]),
     (["synth-textures"], ["--categories", "--defects", "--n-train", "--size", "--seed"]),
@@ -132,6 +132,7 @@ def test_demo_quick_writes_figures(tmp_path, capsys):
     assert [r["variant"] for r in summary["rows"]] == ["plain", "bhpf_c0.2_o2"]
     assert all(0.0 <= r["image_auroc"] <= 1.0 for r in summary["rows"])
     assert (tmp_path / "demo" / "scores_plain.csv").is_file()
-    assert [r["detector"] for r in summary["wepadim_rows"]] == ["WE-PaDiM haar L1 LL+LH+HL", "PaDiM d=100"]
+    assert [r["detector"] for r in summary["wepadim_rows"]] == ["WE-PaDiM haar L1 (4x4)", "WE-PaDiM haar L1 (7x7)",
+                                                          "PaDiM d=100"]
     assert all(0.0 <= r["image_auroc"] <= 1.0 and 0.0 <= r["pixel_auroc"] <= 1.0 for r in summary["wepadim_rows"])
     assert "WE-PaDiM" in out and "pixel AUROC" in out

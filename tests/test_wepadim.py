@@ -210,3 +210,13 @@ def test_prepare_masks_follows_image_geometry():
     # resize 100x120 -> 80x96 (scale 0.8): box rows 32..48, cols 40..56; crop offsets (8, 16)
     rows, cols = out[0].nonzero(as_tuple=True)
     assert (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max())) == (24, 39, 24, 39)
+
+
+def test_align_sets_the_gaussian_grid():
+    bb = _tiny_backbone()
+    m = WEPaDiM(bb, resize=None, crop=None, align=(8, 8))
+    assert m.embed(_images(2, 0)).shape == (2, 72, 8, 8)
+    assert m.config()["align"] == [8, 8]
+    assert WEPaDiM(bb, resize=None, crop=None, align="largest").embed(_images(1, 0)).shape[-2:] == (16, 16)
+    with pytest.raises(ValueError, match="align"):
+        WEPaDiM(bb, align=(0, 3))

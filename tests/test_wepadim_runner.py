@@ -110,6 +110,7 @@ def test_cli_train_wepadim_and_padim(textures, tmp_path, capsys):
     (["--eps", "0"], "cov_reg"),
     (["--category", "nope"], "category folder not found"),
     (["--level", "9"], "too deep"),
+    (["--align", "7y7"], "--align must be"),
 ])
 def test_cli_bad_input_exits_2(textures, tmp_path, capsys, args, match):
     base = ["train", "wepadim", "--data", str(textures), "--out", str(tmp_path), "--resize", "64", "--crop", "64",

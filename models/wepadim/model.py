@@ -7,7 +7,8 @@ Mahalanobis distance (h, w) -> bilinear upsample to the crop -> Gaussian
 smoothing (sigma) -> anomaly map; image score = max of the map.
 
 - ``WEPaDiM``: per-layer DWT subbands (``fastfreq.WaveletFeatures``), layers
-  aligned to the smallest map, concatenated; no random channel selection.
+  aligned (bilinear) to the smallest map as in the public code, or to a given
+  ``align=(h, w)`` grid, concatenated; no random channel selection.
 - ``PaDiM``: layers upsampled (nearest) to the first tap's size, concatenated,
   then ``d`` random channels (fixed by ``seed``).
 
@@ -231,14 +232,21 @@ class WEPaDiM(GaussianDetector):
     feature map (e.g. J <= 2 on EfficientNet-Lite0's 7x7 stage at 224); deeper
     raises ValueError. Unlike pywt's stricter bound (filter length), levels that
     only suffer boundary effects (db4 on 7x7) are allowed, as in the public code.
+
+    ``align``: the grid of the per-position Gaussians. "smallest" (default, the
+    public code) is the smallest layer's DWT size: 4x4 for Lite0 at 224 with
+    level 1, so each Gaussian covers a 56x56 px patch; ``(7, 7)`` upsamples that
+    layer instead (3x the memory, finer maps). Also "largest", "first".
     """
 
     def __init__(self, backbone="efficientnet-lite0", layers=None, weights="default", *, wavelet="haar",
-                 level: int = 1, subbands=("LL", "LH", "HL"), mode: str = "zero", **kwargs):
-        self.features = WaveletFeatures(wavelet, level, subbands, mode, align="smallest", strict_level=False)
+                 level: int = 1, subbands=("LL", "LH", "HL"), mode: str = "zero", align="smallest", **kwargs):
+        if isinstance(align, list):
+            align = tuple(align)
+        self.features = WaveletFeatures(wavelet, level, subbands, mode, align=align, strict_level=False)
         super().__init__(backbone, layers, weights, **kwargs)
         self.wavelet, self.level = self.features.wavelet.name, self.features.level
-        self.subbands, self.mode = self.features.subbands, self.features.mode
+        self.subbands, self.mode, self.align = self.features.subbands, self.features.mode, self.features.align
 
     def check_level(self, taps) -> None:
         for name, t in zip(self.backbone.layers, taps):
@@ -256,7 +264,7 @@ class WEPaDiM(GaussianDetector):
 
     def config(self) -> dict:
         return dict(super().config(), wavelet=self.wavelet, level=self.level, subbands=list(self.subbands),
-                    mode=self.mode)
+                    mode=self.mode, align=self.align if isinstance(self.align, str) else list(self.align))
 
 
 class PaDiM(GaussianDetector):
