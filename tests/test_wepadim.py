@@ -141,12 +141,15 @@ def test_wepadim_shapes_and_scores():
 def test_fit_from_dataset_equals_tensor_and_merge():
     bb = _tiny_backbone()
     x = _images(9, 3)
-    a = WEPaDiM(bb, resize=None, crop=None, batch_size=4).fit(x)
+    a = WEPaDiM(bb, resize=None, crop=None, batch_size=4)
+    whole = a.partial_stats(x)
+    a.fit_stats(whole)
     ds = [{"image": img, "label": 0} for img in x]  # a list of dict samples, batched by hand
     batches = [{"image": torch.stack([d["image"] for d in ds[i:i + 2]])} for i in range(0, 9, 2)]
     b = WEPaDiM(bb, resize=None, crop=None, batch_size=4)
-    b.fit_stats(b.partial_stats(batches[:2]) + b.partial_stats(batches[2:]))
-    torch.testing.assert_close(a.stats.outer, b.stats.outer, rtol=1e-12, atol=1e-9)
+    merged = b.partial_stats(batches[:2]) + b.partial_stats(batches[2:])
+    b.fit_stats(merged)
+    torch.testing.assert_close(whole.outer, merged.outer, rtol=1e-12, atol=1e-9)
     torch.testing.assert_close(a.gaussian.mean, b.gaussian.mean)
 
 

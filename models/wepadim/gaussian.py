@@ -108,8 +108,8 @@ class GaussianStats:
         return stats
 
 
-def _inverse_cholesky(cov: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """Lower-triangular A with A^T A = cov^-1 (so d^2 = |A (x - mu)|^2), and how many positions fell back.
+def _inverse_cholesky(cov: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """Lower-triangular A with A^T A = cov^-1 (so d^2 = |A (x - mu)|^2), and whether a fallback was used.
 
     Cholesky of cov (L L^T = cov) gives A = L^-1. Positions where Cholesky fails
     (cov not positive definite in float64) use the eigendecomposition with
@@ -118,15 +118,16 @@ def _inverse_cholesky(cov: torch.Tensor) -> tuple[torch.Tensor, int]:
     chol, info = torch.linalg.cholesky_ex(cov)
     bad = info != 0
     n_bad = int(bad.sum())
-    eye = torch.eye(cov.shape[-1], dtype=cov.dtype).expand_as(cov)
     if n_bad:
         vals, vecs = torch.linalg.eigh(cov[bad])
         floor = vals.abs().amax(dim=-1, keepdim=True).clamp_min(1.0) * 1e-10
-        vals = vals.clamp_min(floor)
-        fixed = (vecs * vals.unsqueeze(-2)) @ vecs.transpose(-1, -2)
+        fixed = (vecs * vals.clamp_min(floor).unsqueeze(-2)) @ vecs.transpose(-1, -2)
         chol[bad] = torch.linalg.cholesky(0.5 * (fixed + fixed.transpose(-1, -2)))
-    inv = torch.linalg.solve_triangular(chol, eye, upper=False)
-    return inv, n_bad
+    eye = torch.eye(cov.shape[-1], dtype=cov.dtype)
+    return torch.linalg.solve_triangular(chol, eye, upper=False), n_bad
+
+
+_CHUNK = 8  # positions per float64 Cholesky block in GaussianModel.fit
 
 
 class GaussianModel:
@@ -149,14 +150,22 @@ class GaussianModel:
         eps = check_eps(eps)
         if not isinstance(stats, GaussianStats):
             raise TypeError(f"stats must be GaussianStats, got {type(stats).__name__}")
-        cov = stats.covariance()
-        cov.diagonal(dim1=-2, dim2=-1).add_(eps)
-        inv, n_bad = _inverse_cholesky(cov)
+        mean = stats.mean()
+        inv = torch.empty(stats.positions, stats.dim, stats.dim, dtype=dtype)
+        n_bad = 0
+        for p in range(0, stats.positions, _CHUNK):  # float64 temporaries bounded to a few positions
+            mu = mean[p:p + _CHUNK]
+            cov = stats.outer[p:p + _CHUNK] / stats.count
+            cov.baddbmm_(mu.unsqueeze(2), mu.unsqueeze(1), alpha=-1)  # E[xx^T] - mu mu^T
+            cov.diagonal(dim1=-2, dim2=-1).add_(eps)
+            inv_p, bad = _inverse_cholesky(cov)
+            inv[p:p + _CHUNK] = inv_p
+            n_bad += bad
         if n_bad:
             warnings.warn(f"covariance not positive definite at {n_bad} of {stats.positions} positions even with "
                           f"eps={eps}; used a clamped eigendecomposition there (consider a larger cov_reg)",
                           RuntimeWarning, stacklevel=2)
-        return cls(stats.mean().to(dtype), inv.to(dtype), eps, stats.count)
+        return cls(mean.to(dtype), inv, eps, stats.count)
 
     @property
     def positions(self) -> int:

@@ -93,7 +93,6 @@ class GaussianDetector:
             raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         self.batch_size = int(batch_size)
         self.gaussian: GaussianModel | None = None
-        self.stats: GaussianStats | None = None
 
     # ------------------------------------------------------------ features
     def check_images(self, images) -> torch.Tensor:
@@ -166,8 +165,7 @@ class GaussianDetector:
         return stats
 
     def fit_stats(self, stats: GaussianStats, cov_reg: float | None = None):
-        """Fit the Gaussians from (possibly merged) statistics."""
-        self.stats = stats
+        """Fit the Gaussians from (possibly merged) statistics (not kept: they are O(P D^2) float64)."""
         self.gaussian = GaussianModel.fit(stats, self.cov_reg if cov_reg is None else cov_reg)
         return self
 
