@@ -74,8 +74,12 @@ def write_figure(path, results) -> str:
 
     first = next(iter(results.values()))
     labels = to_numpy(first["labels"])
-    picks = list(np.flatnonzero(labels == 0)[:1]) + list(np.flatnonzero(labels == 1)[:4])
+    kinds = [pathlib.Path(p).parent.name for p in first["paths"]]
+    picks = list(np.flatnonzero(labels == 0)[:2])
+    picks += [kinds.index(k) for k in dict.fromkeys(kinds) if k != "good"]  # the first of each defect kind
     names = list(results)
+    # one colour scale per detector over the shown rows, so good and defect maps compare
+    scale = {n: (float(results[n]["maps"][picks].min()), float(results[n]["maps"][picks].max())) for n in names}
     root = pathlib.Path(first["paths"][0]).parents[3]
     test = FolderDataset(root, CATEGORY, "test", channels=3)
     fig, axes = plt.subplots(len(picks), 2 + len(names), figsize=(3.2 * (2 + len(names)), 3.0 * len(picks)),
@@ -91,15 +95,16 @@ def write_figure(path, results) -> str:
         axes[r, 1].set_title("ground-truth mask", fontsize=9)
         for c, name in enumerate(names, start=2):
             res = results[name]
-            im = axes[r, c].imshow(to_numpy(res["maps"][k]), cmap="inferno")
+            im = axes[r, c].imshow(to_numpy(res["maps"][k]), cmap="inferno", vmin=scale[name][0], vmax=scale[name][1])
             axes[r, c].set_title(f"{name}\nscore {float(res['scores'][k]):.2f}", fontsize=8)
             fig.colorbar(im, ax=axes[r, c], fraction=0.046, pad=0.02).ax.tick_params(labelsize=7)
         for ax in axes[r]:
             ax.set_xticks([])
             ax.set_yticks([])
-    fig.suptitle("WE-PaDiM vs PaDiM on synthetic textures: anomaly maps (Mahalanobis distance, smoothed)",
+    fig.suptitle("WE-PaDiM vs PaDiM on synthetic textures: anomaly maps (Mahalanobis distance, smoothed; "
+                 "one colour scale per detector)",
                  fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return str(path)
