@@ -201,6 +201,8 @@ def run_grid(root, categories, out, *, wavelets=GRID["wavelet"], levels=GRID["le
                     _write_json(out / "runs" / f"{run_id(category, wavelet, level, subbands, s, c)}.json", rec)
                     records.append(rec)
                     bar.update()
+                del gaussian, dist
+            del stats, test_emb  # O(P D^2): free before the next group builds its own
         bar.close()
     write_rankings(records, out)
     return records

@@ -127,7 +127,7 @@ def _inverse_cholesky(cov: torch.Tensor) -> tuple[torch.Tensor, bool]:
     return torch.linalg.solve_triangular(chol, eye, upper=False), n_bad
 
 
-_CHUNK = 8  # positions per float64 Cholesky block in GaussianModel.fit
+_BLOCK_BYTES = 64 * 2 ** 20  # float64 covariance block per Cholesky step in GaussianModel.fit
 
 
 class GaussianModel:
@@ -153,13 +153,14 @@ class GaussianModel:
         mean = stats.mean()
         inv = torch.empty(stats.positions, stats.dim, stats.dim, dtype=dtype)
         n_bad = 0
-        for p in range(0, stats.positions, _CHUNK):  # float64 temporaries bounded to a few positions
-            mu = mean[p:p + _CHUNK]
-            cov = stats.outer[p:p + _CHUNK] / stats.count
+        chunk = max(1, _BLOCK_BYTES // (8 * stats.dim ** 2))  # float64 temporaries bounded (~4 copies of a block)
+        for p in range(0, stats.positions, chunk):
+            mu = mean[p:p + chunk]
+            cov = stats.outer[p:p + chunk] / stats.count
             cov.baddbmm_(mu.unsqueeze(2), mu.unsqueeze(1), alpha=-1)  # E[xx^T] - mu mu^T
             cov.diagonal(dim1=-2, dim2=-1).add_(eps)
             inv_p, bad = _inverse_cholesky(cov)
-            inv[p:p + _CHUNK] = inv_p
+            inv[p:p + chunk] = inv_p
             n_bad += bad
         if n_bad:
             warnings.warn(f"covariance not positive definite at {n_bad} of {stats.positions} positions even with "
