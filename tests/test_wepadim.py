@@ -223,3 +223,18 @@ def test_align_sets_the_gaussian_grid():
     assert WEPaDiM(bb, resize=None, crop=None, align="largest").embed(_images(1, 0)).shape[-2:] == (16, 16)
     with pytest.raises(ValueError, match="align"):
         WEPaDiM(bb, align=(0, 3))
+
+
+@pytest.mark.parametrize("subbands,level,bands", [(("LL",), 1, 1), (("HH",), 1, 1), (("LH", "HL", "HH"), 1, 3),
+                                                  (("LL", "LH", "HL", "HH"), 2, 7), (("LL", "HL"), 2, 3)])
+def test_subband_sets_set_the_embedding_size(subbands, level, bands):
+    bb = _tiny_backbone()  # 6 + 8 + 10 channels
+    m = WEPaDiM(bb, subbands=subbands, level=level, resize=None, crop=None)
+    emb = m.embed(_images(2, 0))
+    assert emb.shape[1] == 24 * bands
+    # the LL band of the embedding is the first layer's level-J approximation, aligned
+    if subbands[0] == "LL":
+        from fastfreq import dwt2
+        ll = dwt2(m.taps(_images(2, 0))[0], "haar", level, "zero")[0]
+        ref = torch.nn.functional.interpolate(ll, size=emb.shape[-2:], mode="bilinear", align_corners=False)
+        torch.testing.assert_close(emb[:, :6], ref)
