@@ -77,6 +77,26 @@ def _peak(x, b, sy, sx, h, w, red):
     return peak
 
 
+@cuda.jit(device=True)
+def _column_dft(src_re, src_im, s0, h, wh, v, f, tw_re, tw_im, tw_h, inverse, zero):
+    """Complex DFT along column v of an (h, wh) scratch block at s0, output frequency (or row) f;
+    ``inverse`` uses the conjugate twiddles (no 1/h: the caller scales once)."""
+    re = zero
+    im = zero
+    q = 0
+    for r in range(h):
+        ar = src_re[s0 + r * wh + v]
+        ai = src_im[s0 + r * wh + v]
+        cr = tw_re[tw_h + q]
+        ci = -tw_im[tw_h + q] if inverse else tw_im[tw_h + q]
+        re += ar * cr - ai * ci
+        im += ar * ci + ai * cr
+        q += f
+        if q >= h:
+            q -= h
+    return re, im
+
+
 @cuda.jit
 def patch_dft(x, out, mask, ip, fp, fs, knots, weights, banded, normalize, do_filter, tw_re, tw_im,
               scr_re, scr_im, zero):
@@ -126,19 +146,7 @@ def patch_dft(x, out, mask, ip, fp, fs, knots, weights, banded, normalize, do_fi
     for k in range(t, n, nt):
         u = k // wh
         v = k - u * wh
-        re = zero
-        im = zero
-        q = 0
-        for i in range(h):
-            ar = scr_re[a0 + i * wh + v]
-            ai = scr_im[a0 + i * wh + v]
-            cr = tw_re[tw_h + q]
-            ci = tw_im[tw_h + q]
-            re += ar * cr - ai * ci
-            im += ar * ci + ai * cr
-            q += u
-            if q >= h:
-                q -= h
+        re, im = _column_dft(scr_re, scr_im, a0, h, wh, v, u, tw_re, tw_im, tw_h, False, zero)
         g = _weight(u, v, h, w, fs, mix, knots, weights, banded)
         scr_re[b0 + k] = re * g
         scr_im[b0 + k] = im * g
@@ -147,19 +155,7 @@ def patch_dft(x, out, mask, ip, fp, fs, knots, weights, banded, normalize, do_fi
     for k in range(t, n, nt):
         i = k // wh
         v = k - i * wh
-        re = zero
-        im = zero
-        q = 0
-        for u in range(h):
-            br = scr_re[b0 + u * wh + v]
-            bi = scr_im[b0 + u * wh + v]
-            cr = tw_re[tw_h + q]
-            ci = tw_im[tw_h + q]
-            re += br * cr + bi * ci
-            im += bi * cr - br * ci
-            q += i
-            if q >= h:
-                q -= h
+        re, im = _column_dft(scr_re, scr_im, b0, h, wh, v, i, tw_re, tw_im, tw_h, True, zero)
         scr_re[a0 + k] = re
         scr_im[a0 + k] = im
     cuda.syncthreads()

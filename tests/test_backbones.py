@@ -1,7 +1,6 @@
 import os
 import sys
 import types
-import warnings
 
 import numpy as np
 import pytest

@@ -2,25 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ALL_FILTERS
-from fastfreq import CutPasteParams, FrequencyFilter, RadialWeight, ScaledCutPaste
+from conftest import STRATEGY_CASES, strategies
+from fastfreq import CutPasteParams, FrequencyFilter, ScaledCutPaste
 
 BHPF = FrequencyFilter("butterworth", "highpass", 0.2, 2)
 GLPF = FrequencyFilter("gaussian", "lowpass", 0.1)
-MID = RadialWeight.mid_band()
 
-
-def strategies(filt):
-    low = FrequencyFilter(filt.shape, "lowpass", 0.15, filt.order)
-    return {
-        "s1_patch": dict(patch_filter=filt),
-        "s2_image": dict(image_filter=filt),
-        "s3_dual": dict(dual_path=(filt, low)),
-        "s4_band": dict(patch_filter=filt, band_weight=MID),
-    }
-
-
-CASES = [(f, s) for f in ALL_FILTERS for s in strategies(f)]
+CASES = STRATEGY_CASES
 GEOMETRIES = {
     "hdmap_31x95": ((6, 1, 31, 95), dict(cut_h=(1, 2), cut_w=(10, 80))),
     "odd_17x23_rgb": ((6, 3, 17, 23), dict(cut_h=(1, 16), cut_w=(1, 22))),

@@ -10,28 +10,16 @@ import pywt
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from conftest import ALL_FILTERS
-from fastfreq import FreqCutPasteCollate, FrequencyFilter, RadialWeight, ScaledCutPaste, dwt2, gpu
+from conftest import ALL_FILTERS, STRATEGY_CASES, strategies
+from fastfreq import FreqCutPasteCollate, FrequencyFilter, ScaledCutPaste, dwt2, gpu
 from fastfreq.dwt import MODES, get_wavelet
 from fastfreq.ops import resolve_backend
 from fastfreq.reference import cutpaste_reference, filter_reference
 
 BHPF = FrequencyFilter("butterworth", "highpass", 0.2, 2)
-MID = RadialWeight.mid_band()
 ROUTES = {"direct": np.inf, "cufft": 0}  # fft_min_work: every bucket direct, or every bucket through FFTs
 
-
-def strategies(filt):
-    low = FrequencyFilter(filt.shape, "lowpass", 0.15, filt.order)
-    return {
-        "s1_patch": dict(patch_filter=filt),
-        "s2_image": dict(image_filter=filt),
-        "s3_dual": dict(dual_path=(filt, low)),
-        "s4_band": dict(patch_filter=filt, band_weight=MID),
-    }
-
-
-CASES = [(f, s) for f in ALL_FILTERS for s in strategies(f)]
+CASES = STRATEGY_CASES
 CASE_IDS = [f"{f.shape}-{f.mode}-{s}" for f, s in CASES]
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from scipy import ndimage
 
-from fastfreq.models.backbones import Backbone
+from conftest import tiny_backbone
 from fastfreq.models.wepadim import GaussianModel, GaussianStats, PaDiM, WEPaDiM, gaussian_smooth
 
 
@@ -106,13 +106,7 @@ def test_gaussian_smooth_matches_scipy(sigma, shape):
 
 # ------------------------------------------------------------------ pipeline (tiny random backbone)
 def _tiny_backbone():
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 6, 3, stride=2, padding=1), torch.nn.ReLU(),
-        torch.nn.Conv2d(6, 8, 3, stride=2, padding=1), torch.nn.ReLU(),
-        torch.nn.Conv2d(8, 10, 3, stride=2, padding=1), torch.nn.ReLU(),
-    )
-    return Backbone.from_module(net, ["1", "3", "5"], name="tiny", probe_size=64)
+    return tiny_backbone()
 
 
 def _images(n, seed, size=64):

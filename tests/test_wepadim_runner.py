@@ -7,7 +7,7 @@ import torch
 
 from fastfreq.cli import main
 from fastfreq.metrics import image_auroc
-from fastfreq.models.backbones import Backbone
+from conftest import tiny_backbone
 from fastfreq.textures import make_synthetic_textures
 from fastfreq.wepadim import evaluate_detector, fit_evaluate, run_grid, run_id
 
@@ -20,13 +20,7 @@ def textures(tmp_path_factory):
 
 
 def _tiny_backbone():
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 4, 3, stride=2, padding=1), torch.nn.ReLU(),
-        torch.nn.Conv2d(4, 6, 3, stride=2, padding=1), torch.nn.ReLU(),
-        torch.nn.Conv2d(6, 8, 3, stride=2, padding=1), torch.nn.ReLU(),
-    )
-    return Backbone.from_module(net, ["1", "3", "5"], name="tiny", probe_size=64)
+    return tiny_backbone((4, 6, 8))
 
 
 def test_fit_evaluate_scores_and_masks(textures):
