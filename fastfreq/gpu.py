@@ -118,7 +118,12 @@ def use_torch_allocator() -> None:
     cp = require_cupy()
 
     def alloc(size: int):
-        t = torch.empty(max(size, 1), dtype=torch.uint8, device=f"cuda:{cp.cuda.Device().id}")
+        device = cp.cuda.Device().id
+        ptr = cp.cuda.get_current_stream().ptr
+        # torch ties a block to the stream it is allocated on: use the stream CuPy will use it on
+        ctx = torch.cuda.stream(torch.cuda.ExternalStream(ptr, device=device)) if ptr else contextlib.nullcontext()
+        with ctx:
+            t = torch.empty(max(size, 1), dtype=torch.uint8, device=f"cuda:{device}")
         return cp.cuda.MemoryPointer(cp.cuda.UnownedMemory(t.data_ptr(), size, t), 0)
 
     cp.cuda.set_allocator(alloc)
@@ -154,6 +159,14 @@ def clear_caches() -> None:
     _TABLES.data.clear()
 
 
+def _upload(xp, a):
+    """A cached table on the device, its copy finished (it may be read later on another stream)."""
+    d = xp.asarray(a)
+    if xp is not np:
+        xp.cuda.get_current_stream().synchronize()  # once per cached table
+    return d
+
+
 def _device_key(xp):
     return "cpu" if xp is np else xp.cuda.Device().id
 
@@ -161,14 +174,14 @@ def _device_key(xp):
 def mask_half(xp, filt, h: int, w: int):
     """float32 (h, w // 2 + 1) mask of ``filt`` on the device, cached per (h, w, filter, device)."""
     key = (h, w, tuple(filt.spec().tolist()), _device_key(xp))
-    return _MASKS.get(key, lambda: xp.asarray(np.ascontiguousarray(filt.mask(h, w)[:, : w // 2 + 1])))
+    return _MASKS.get(key, lambda: _upload(xp, np.ascontiguousarray(filt.mask(h, w)[:, : w // 2 + 1])))
 
 
 def _twiddles(xp, dtype):
     from .kernels.cuda_cutpaste import twiddles
 
     key = ("twiddles", np.dtype(dtype).name, _device_key(xp))
-    return _TABLES.get(key, lambda: tuple(xp.asarray(t) for t in twiddles(DIRECT_MAX_N, dtype)))
+    return _TABLES.get(key, lambda: tuple(_upload(xp, t) for t in twiddles(DIRECT_MAX_N, dtype)))
 
 
 # ----------------------------------------------------------------------------- launching
@@ -182,7 +195,12 @@ def _threads(want: int) -> int:
 class _Kernels:
     """``run(name, grid, threads, *args)`` on the CUDA kernels or their NumPy twins."""
 
-    def __init__(self, kind: str, stream=0):
+    def __init__(self, kind: str, stream=None, xp=np):
+        if kind == "cuda" and stream is None:  # launch where CuPy works: its current stream
+            from numba import cuda
+
+            ptr = 0 if xp is np else xp.cuda.get_current_stream().ptr
+            stream = cuda.external_stream(ptr) if ptr else 0
         if kind == "cuda":
             from .kernels import cuda_cutpaste, cuda_dwt
 
@@ -259,7 +277,7 @@ def _route(h: np.ndarray, w: np.ndarray, channels: int, fft_min_work: float):
 
 
 def cutpaste_xp(images, params, *, normalize=True, patch_filter=None, dual_path=None, band_weight=None,
-                image_filter=None, xp=np, kernels="cuda", stream=0, out=None, mask=None,
+                image_filter=None, xp=np, kernels="cuda", stream=None, out=None, mask=None,
                 fft_min_work=FFT_MIN_WORK):
     """Scaled CutPaste of ``images`` (B, C, H, W), an ``xp`` array, with ``params`` (host CutPasteParams).
 
@@ -268,7 +286,7 @@ def cutpaste_xp(images, params, *, normalize=True, patch_filter=None, dual_path=
     the other backends: images are not modified.
     """
     B, C, H, W = images.shape
-    run = _Kernels(kernels, stream).run
+    run = _Kernels(kernels, stream, xp).run
     if out is None:
         out = images.copy()
     if mask is None:
@@ -317,24 +335,27 @@ def cutpaste_xp(images, params, *, normalize=True, patch_filter=None, dual_path=
     return out, mask
 
 
-def dwt2_xp(planes, wav, level: int, mode: str, xp=np, kernels="cuda", stream=0):
-    """``level`` analysis levels of (N, H, W) ``planes``: (cA, [(cH, cV, cD) per level 1..J]) as xp arrays."""
+def dwt2_xp(planes, wav, level: int, mode: str, xp=np, kernels="cuda", stream=None, empty=None):
+    """``level`` analysis levels of (N, H, W) ``planes``: (cA, [(cH, cV, cD) per level 1..J]) as xp arrays.
+
+    ``empty(shape, dtype)`` allocates each level's (4, N, h, w) output (default ``xp.empty``)."""
     from .dwt import _analysis_axis, _filters
 
-    run = _Kernels(kernels, stream).run
+    run = _Kernels(kernels, stream, xp).run
+    empty = empty or xp.empty
     key, dt = _filters(wav), np.dtype(planes.dtype).name
 
     def table(n):
         def make():
             idx, lo, hi, cnt = _analysis_axis(n, key, mode, dt)[:4]
-            return tuple(xp.asarray(a) for a in (idx, lo, hi, cnt))
+            return tuple(_upload(xp, a) for a in (idx, lo, hi, cnt))
         return _TABLES.get(("dwt", n, key, mode, dt, _device_key(xp)), make)
 
     cur, details = planes, []
     for _ in range(level):
         N, H, W = cur.shape
         th, tw = table(H), table(W)
-        out = xp.empty((4, N, th[0].shape[0], tw[0].shape[0]), planes.dtype)
+        out = empty((4, N, th[0].shape[0], tw[0].shape[0]), planes.dtype)
         threads = 256
         run("dwt2_level", (-(-out[0].size // _threads(threads)),), threads, cur, out, *th, *tw,
             planes.dtype.type(0))
@@ -355,8 +376,8 @@ def cutpaste_cupy(images: torch.Tensor, params, **options):
         out_view = to_cupy(out_t)
         out, _ = cutpaste_xp(to_cupy(x), params, xp=require_cupy(), kernels="cuda", stream=stream,
                              out=out_view, mask=to_cupy(mask_t), **options)
-        if out is not out_view:  # the whole-image filter made a new array
-            out_t = to_torch(out)
+        if out is not out_view:  # the whole-image filter made a new (CuPy-pool) array: copy into torch's
+            out_view[...] = out
     return out_t, mask_t
 
 
@@ -366,12 +387,20 @@ def filter_cupy(x: torch.Tensor, filt) -> torch.Tensor:
     with torch_stream(x.device):
         cp = require_cupy()
         y = filter_xp(to_cupy(planes), mask_half(cp, filt, H, W), cp)
-        return to_torch(y).reshape(x.shape)
+        y_t = torch.empty_like(planes)  # results live in torch's allocator (IPC, record_stream, stats)
+        to_cupy(y_t)[...] = y
+        return y_t.reshape(x.shape)
 
 
 def dwt2_cupy(planes: torch.Tensor, wav, level: int, mode: str):
-    """(cA, [(cH, cV, cD) per level 1..J]) torch tensors, zero-copy views of the kernel outputs."""
+    """(cA, [(cH, cV, cD) per level 1..J]) torch tensors: views of torch-allocated per-level outputs."""
+    levels = []
+
+    def empty(shape, dtype):
+        levels.append(torch.empty(shape, dtype=planes.dtype, device=planes.device))
+        return to_cupy(levels[-1])
+
     with torch_stream(planes.device) as stream:
-        ca, details = dwt2_xp(to_cupy(planes.contiguous()), wav, level, mode, xp=require_cupy(),
-                              kernels="cuda", stream=stream)
-        return to_torch(ca), [tuple(to_torch(b) for b in bands) for bands in details]
+        dwt2_xp(to_cupy(planes.contiguous()), wav, level, mode, xp=require_cupy(), kernels="cuda",
+                stream=stream, empty=empty)
+    return levels[-1][0], [(t[1], t[2], t[3]) for t in levels]

@@ -28,6 +28,9 @@ def resolve_backend(backend: str, x: torch.Tensor) -> str:
         if x.device.type != "cuda":
             raise ValueError(f"backend='cupy' needs a CUDA tensor, got device {x.device}: move the batch "
                              f"with .to('cuda') first")
+        if not gpu.cupy_available():
+            raise RuntimeError("backend='cupy': CuPy is installed but no CUDA device or no usable Numba CUDA "
+                               f"target (NVVM) was found: {gpu.INSTALL_HINT}")
     return backend
 
 

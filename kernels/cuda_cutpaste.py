@@ -15,6 +15,8 @@ Source and destination may overlap: it reads the original, writes the copy.
 ``gather_peak`` / ``weight_mul`` / ``scatter_add``: the same steps around a
 batched cuFFT, for size buckets large enough to pay for it.
 """
+import warnings
+
 import numpy as np
 from numba import cuda, float64
 
@@ -24,8 +26,14 @@ MAX_THREADS = 256  # block size limit (the shared peak reduction buffer)
 
 
 def launch(kernel, grid, threads, stream, *args):
-    """``kernel[grid, threads, stream](*args)``; CuPy arrays are wrapped without a host sync."""
-    kernel[grid, threads, stream](*[_device(a) for a in args])
+    """``kernel[grid, threads, stream](*args)``; CuPy arrays are wrapped without a host sync.
+
+    Small grids (one block per patch) are intended: Numba's low-occupancy warning is silenced."""
+    from numba.core.errors import NumbaPerformanceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        kernel[grid, threads, stream](*[_device(a) for a in args])
 
 
 def _device(a):

@@ -3,7 +3,9 @@
 The same formulas as ``fastfreq.filters``, written on the squared radius
 ``d2 = fu**2 + fv**2`` so that the inner loop needs no pow or sqrt (except
 the ideal filter, which compares ``sqrt(d2) <= c`` exactly as NumPy does, so
-its masks are bit-identical; the others agree to ~1e-16). A filter is encoded
+its CPU masks are bit-identical; the others agree to ~1e-16). On a GPU, NVVM
+fuses ``fu*fu + fv*fv`` into an FMA, so a frequency lying exactly on an ideal
+cutoff can fall on the other side there. A filter is encoded
 as ``spec = [shape, mode, low, high, order]`` (``FrequencyFilter.spec``);
 ``shape == -1`` is the identity.
 

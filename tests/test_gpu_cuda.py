@@ -66,7 +66,7 @@ def test_auto_is_cupy_on_cuda_and_last_partial_batch():
     for B in (64, 64, 7):
         x = torch.rand(B, 1, 31, 95, device="cuda")
         out = aug(x)
-        ref = run(ScaledCutPaste(cut_h=(1, 2), cut_w=(10, 80)), x, out.params, "torch")
+        ref = run(ScaledCutPaste(cut_h=(1, 2), cut_w=(10, 80), patch_filter=BHPF), x, out.params, "torch")
         assert (out.image - ref.image).abs().max().item() <= 1e-5
 
 
@@ -141,7 +141,16 @@ def test_spawn_dataloader_and_on_device_form():
                              backend="cupy")
     for batch in DataLoader(Strips(), batch_size=4, collate_fn=FreqCutPasteCollate(gpu_aug, device="cuda")):
         assert batch.image.is_cuda  # main process
+    # spawn workers send CUDA tensors back over IPC: outputs must live in torch's allocator,
+    # including the whole-image filter's result
+    both = ScaledCutPaste(cut_h=(1, 2), cut_w=(10, 80), probability=1.0, patch_filter=BHPF, image_filter=BHPF,
+                          seed=0, backend="cupy")
     loader = DataLoader(Strips(), batch_size=4, num_workers=1, multiprocessing_context="spawn",
-                        collate_fn=FreqCutPasteCollate(gpu_aug, device="cuda"))
-    batches = list(loader)
-    assert [len(b) for b in batches] == [4, 2] and all(b.image.is_cuda for b in batches)
+                        collate_fn=FreqCutPasteCollate(both, device="cuda"))
+    batches = [(b, b.image.clone(), b.mask.clone()) for b in loader]
+    assert [len(b) for b, _, _ in batches] == [4, 2] and all(b.image.is_cuda for b, _, _ in batches)
+    for b, image, mask in batches:  # the data that crossed processes equals a replay here
+        x = torch.stack([Strips()[i] for i in range(len(b))]).cuda() if len(b) == 4 else \
+            torch.stack([Strips()[i] for i in (4, 5)]).cuda()
+        ref = both.apply(x, b.params)
+        assert (image - ref.image).abs().max().item() <= 1e-5 and torch.equal(mask, ref.mask)

@@ -163,6 +163,10 @@ def test_cupy_backend_needs_a_cuda_tensor(monkeypatch):
     monkeypatch.setattr(gpu, "_import_cupy", lambda: object())  # pretend CuPy is installed
     with pytest.raises(ValueError, match="needs a CUDA tensor"):
         resolve_backend("cupy", torch.zeros(1))
+    monkeypatch.setattr(gpu, "cupy_available", lambda: False)  # CuPy but no device / Numba CUDA target
+    with pytest.raises(RuntimeError, match="no usable Numba CUDA"):
+        resolve_backend("cupy", fake_tensor("cuda"))
+    monkeypatch.setattr(gpu, "cupy_available", lambda: True)
     assert resolve_backend("cupy", fake_tensor("cuda")) == "cupy"
 
 
