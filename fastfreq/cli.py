@@ -141,15 +141,19 @@ def _add_train(sub):
 
 
 def _add_eval(sub):
-    p = sub.add_parser("eval", help="score a test split with a trained checkpoint",
-                       description="Evaluate a checkpoint on <ROOT>/domain_<X>/test; writes <OUT>/scores_<X>.csv.")
-    p.add_argument("--checkpoint", required=True, metavar="PATH", help="checkpoint written by `train`")
-    p.add_argument("--data", required=True, metavar="ROOT", help="HDMAP root folder")
-    p.add_argument("--domain", required=True, metavar="X", help="domain, e.g. A")
+    p = sub.add_parser("eval", help="score a test split with a trained checkpoint / fitted model",
+                       description="Evaluate a DRAEM checkpoint on <ROOT>/domain_<X>/test (--domain), or a "
+                                   "WE-PaDiM / PaDiM model on <ROOT>/<CATEGORY>/test (--category); writes "
+                                   "<OUT>/scores_<X>.csv.")
+    p.add_argument("--checkpoint", required=True, metavar="PATH", help="file written by `train`")
+    p.add_argument("--data", required=True, metavar="ROOT", help="HDMAP root (DRAEM) or MVTec-style root")
+    p.add_argument("--domain", metavar="X", help="HDMAP domain, e.g. A (DRAEM checkpoints)")
+    p.add_argument("--category", metavar="X", help="category folder (WE-PaDiM / PaDiM models)")
     p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: the checkpoint's folder)")
     p.add_argument("--batch-size", type=_positive_int, default=64, help="(default: %(default)s)")
     p.add_argument("--mean-filter", type=_positive_int, default=None,
-                   help="box size of the image score (default: from the checkpoint)")
+                   help="DRAEM: box size of the image score (default: from the checkpoint)")
+    p.add_argument("--pro", action="store_true", help="WE-PaDiM / PaDiM: also compute PRO")
     p.set_defaults(func=cmd_eval)
 
 
@@ -253,9 +257,14 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    from .cli_wepadim import cmd_eval_detector, is_detector_file
     from .data import HDMAPDataset
     from .train import evaluate, filter_from_dict, load_checkpoint
 
+    if is_detector_file(args.checkpoint):
+        return cmd_eval_detector(args)
+    if not args.domain:
+        raise CLIError("--domain is required for a DRAEM checkpoint")
     model, config = load_checkpoint(args.checkpoint)
     dataset = HDMAPDataset(args.data, args.domain, "test", channels=config["model"]["in_channels"])
     mean_filter = args.mean_filter or config.get("mean_filter")

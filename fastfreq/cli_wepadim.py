@@ -171,3 +171,35 @@ def cmd_grid(args) -> int:
         print(f"  {r['category']}: {r['wavelet']} L{r['level']} {r['subbands']} sigma {r['sigma']:g} "
               f"eps {r['cov_reg']:g}: image {r['image_auroc']:.4f} pixel {pix}")
     return 0
+
+
+def is_detector_file(path) -> bool:
+    """True for a file saved by WEPaDiM / PaDiM ``save`` (False for anything else, e.g. DRAEM checkpoints)."""
+    import torch
+
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001  (missing / other formats: the DRAEM path reports it)
+        return False
+    return isinstance(state, dict) and state.get("kind") in ("WEPaDiM", "PaDiM")
+
+
+def cmd_eval_detector(args) -> int:
+    from .data import FolderDataset
+    from .metrics import write_scores_csv
+    from .models.wepadim import GaussianDetector
+    from .wepadim import evaluate_detector
+
+    if not args.category:
+        raise ValueError("--category is required for a WE-PaDiM / PaDiM model")
+    model = GaussianDetector.load(args.checkpoint)
+    test = FolderDataset(args.data, args.category, "test", channels=3)
+    r = evaluate_detector(model, test, pro=args.pro)
+    out = pathlib.Path(args.out) if args.out else pathlib.Path(args.checkpoint).parent
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = write_scores_csv(out / f"scores_{args.category}.csv", test.paths, r["labels"], r["scores"])
+    fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+    print(f"{type(model).__name__} {args.category}: {len(test)} test images, image AUROC {fmt(r['image_auroc'])}, "
+          f"pixel AUROC {fmt(r['pixel_auroc'])}" + (f", PRO {fmt(r['pro'])}" if args.pro else ""))
+    print(f"scores: {csv_path}")
+    return 0

@@ -38,7 +38,7 @@ def hdmap(tmp_path_factory):
     (["train", "draem"], ["--data", "--domain", "--epochs", "--steps", "--batch-size", "--lr", "--out",
                           "--patch-filter", "--filter-mode", "--cutoff", "--order", "--image-filter",
                           "--cut-h", "--cut-w", "--amplitude", "--probability"]),
-    (["eval"], ["--checkpoint", "--data", "--domain", "--out", "--mean-filter"]),
+    (["eval"], ["--checkpoint", "--data", "--domain", "--category", "--out", "--mean-filter", "--pro"]),
     (["demo"], ["--out", "--quick"]),
 ])
 def test_help_of_every_command(argv, options, capsys):
@@ -87,7 +87,10 @@ def test_image_filter_is_stored_and_used_by_eval(hdmap, tmp_path, capsys):
     assert config["image_filter"] == {"shape": "gaussian", "mode": "highpass", "cutoff": 0.3, "order": 2.0}
     code, _, err = run(["eval", "--checkpoint", str(tmp_path / "draem_A.pt"), "--data", str(hdmap),
                         "--domain", "A", "--out", str(tmp_path / "eval")], capsys)
-    assert code == 0, err and (tmp_path / "eval" / "scores_A.csv").is_file()
+    assert code == 0, err
+    assert (tmp_path / "eval" / "scores_A.csv").is_file()
+    code, _, err = run(["eval", "--checkpoint", str(tmp_path / "draem_A.pt"), "--data", str(hdmap)], capsys)
+    assert code == 2 and "--domain is required for a DRAEM checkpoint" in err
 
 
 @pytest.mark.parametrize("extra, message", [

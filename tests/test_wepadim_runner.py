@@ -98,6 +98,16 @@ def test_cli_train_wepadim_and_padim(textures, tmp_path, capsys):
     r = evaluate_detector(model, FolderDataset(textures, "fabric", "test", channels=3))
     paths_scores = np.loadtxt(tmp_path / "scores_wepadim_fabric.csv", delimiter=",", skiprows=1, usecols=2)
     np.testing.assert_allclose(r["scores"], paths_scores, rtol=1e-5)
+    # `fastfreq eval` recognises the model file and writes the same scores
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(tmp_path / "wepadim_fabric.pt"), "--data", str(textures),
+                 "--category", "fabric", "--out", str(tmp_path / "eval")]) == 0
+    assert "WEPaDiM fabric: 8 test images" in capsys.readouterr().out
+    evaluated = np.loadtxt(tmp_path / "eval" / "scores_fabric.csv", delimiter=",", skiprows=1, usecols=2)
+    np.testing.assert_allclose(evaluated, paths_scores, rtol=1e-5)
+    with pytest.raises(SystemExit) as e:
+        main(["eval", "--checkpoint", str(tmp_path / "padim_fabric.pt"), "--data", str(textures)])
+    assert e.value.code == 2 and "--category is required" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args,match", [

@@ -214,7 +214,7 @@ class GaussianDetector:
     @staticmethod
     def load(path, device="cpu", weights="default"):
         """Rebuild a saved WEPaDiM / PaDiM (the backbone's weights are loaded again from ``weights``)."""
-        state = torch.load(str(path), map_location="cpu", weights_only=False)
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
         cls = {"WEPaDiM": WEPaDiM, "PaDiM": PaDiM}.get(state.get("kind"))
         if cls is None:
             raise ValueError(f"{path} is not a saved WEPaDiM or PaDiM model")
