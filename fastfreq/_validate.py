@@ -55,6 +55,14 @@ def check_float_range(name: str, value, low: float = 0.0, high: float = np.inf,
     return float(lo), float(hi)
 
 
+def check_float(name: str, value, low: float = 0.0, open_low: bool = False) -> float:
+    """A finite number >= low (> low if open_low)."""
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and np.isfinite(value)
+    if not ok or (value <= low if open_low else value < low):
+        raise ValueError(f"{name} must be a finite number {'>' if open_low else '>='} {low}, got {value!r}")
+    return float(value)
+
+
 def check_probability(name: str, p) -> float:
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
         raise ValueError(f"{name} must be a number in [0, 1], got {p!r}")

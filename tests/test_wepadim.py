@@ -159,7 +159,7 @@ def test_padim_random_channels_reproducible():
     taps = p1.taps(x)  # normalised input -> backbone
     full = torch.cat([taps[0]] + [torch.nn.functional.interpolate(t, size=(32, 32)) for t in taps[1:]], 1)
     torch.testing.assert_close(emb, full[:, p1.index])
-    with pytest.raises(ValueError, match=r"d must be an integer in \[1, 24\]"):
+    with pytest.raises(ValueError, match=r"d \(random channels.*\) must be in \[1, 24\]"):
         PaDiM(bb, d=25)
 
 

@@ -9,10 +9,11 @@ and the Cholesky factor of its inverse, and scores Mahalanobis distances.
 """
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import torch
+
+from ..._validate import check_float
 
 
 def _check_embeddings(x, name: str = "embeddings") -> torch.Tensor:
@@ -32,9 +33,7 @@ def _check_embeddings(x, name: str = "embeddings") -> torch.Tensor:
 
 
 def check_eps(eps) -> float:
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0 or eps != eps:
-        raise ValueError(f"cov_reg (eps) must be a number > 0, got {eps!r}")
-    return float(eps)
+    return check_float("cov_reg (eps)", eps, 0.0, open_low=True)
 
 
 class GaussianStats:

@@ -18,12 +18,12 @@ the squared distance that the public WE-PaDiM code uses.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 
 import torch
 import torch.nn.functional as F
 
+from ..._validate import check_float, check_int
 from ...wavelet_features import WaveletFeatures
 from ..backbones import Backbone, load_backbone, preprocess
 from .gaussian import GaussianModel, GaussianStats, check_eps
@@ -31,17 +31,11 @@ from .smoothing import gaussian_smooth
 
 
 def _check_size(name, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 8:
-        raise ValueError(f"{name} must be an integer >= 8 or None, got {value!r}")
-    return int(value)
+    return None if value is None else check_int(name, value, low=8)
 
 
 def check_sigma(sigma) -> float:
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or not 0 <= sigma < math.inf:
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
-    return float(sigma)
+    return check_float("sigma", sigma, 0.0)
 
 
 def _batch_images(batch):
@@ -89,9 +83,7 @@ class GaussianDetector:
         self.squared = bool(squared)
         self.resize, self.crop = _check_size("resize", resize), _check_size("crop", crop)
         self.device = torch.device(device)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        self.batch_size = int(batch_size)
+        self.batch_size = check_int("batch_size", batch_size, low=1)
         self.gaussian: GaussianModel | None = None
 
     # ------------------------------------------------------------ features
@@ -272,9 +264,8 @@ class PaDiM(GaussianDetector):
                  seed: int = 0, **kwargs):
         super().__init__(backbone, layers, weights, **kwargs)
         total = sum(self.backbone.channels)
-        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or not 1 <= d <= total:
-            raise ValueError(f"d must be an integer in [1, {total}] (the backbone taps' channels), got {d!r}")
-        self.d, self.seed = int(d), int(seed)
+        self.d = check_int("d (random channels, at most the taps' total)", d, low=1, high=total)
+        self.seed = int(seed)
         gen = torch.Generator().manual_seed(self.seed)
         self.index = torch.randperm(total, generator=gen)[: self.d].sort().values
 

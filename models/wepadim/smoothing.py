@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ..._validate import check_float
 
 
 @functools.lru_cache(maxsize=32)
@@ -27,8 +28,7 @@ def _symmetric_index(n: int, radius: int) -> np.ndarray:
 
 def gaussian_smooth(maps: torch.Tensor, sigma: float, truncate: float = 4.0) -> torch.Tensor:
     """Smooth (..., H, W) maps with a Gaussian of std ``sigma`` pixels; sigma 0 returns a copy."""
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma >= 0 or math.isinf(sigma):
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
+    sigma = check_float("sigma", sigma, 0.0)
     if sigma == 0:
         return maps.clone()
     shape = maps.shape
