@@ -107,12 +107,12 @@ class GaussianStats:
         return stats
 
 
-def _inverse_cholesky(cov: torch.Tensor) -> tuple[torch.Tensor, bool]:
-    """Lower-triangular A with A^T A = cov^-1 (so d^2 = |A (x - mu)|^2), and whether a fallback was used.
+def _cholesky(cov: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Lower Cholesky factors L (L L^T = cov) of a (P, D, D) block, and how many positions fell back.
 
-    Cholesky of cov (L L^T = cov) gives A = L^-1. Positions where Cholesky fails
-    (cov not positive definite in float64) use the eigendecomposition with
-    eigenvalues clamped to a small positive floor instead.
+    Positions where Cholesky fails (cov not positive definite in float64) are
+    factored from the eigendecomposition with eigenvalues clamped to a small
+    positive floor instead.
     """
     chol, info = torch.linalg.cholesky_ex(cov)
     bad = info != 0
@@ -122,25 +122,24 @@ def _inverse_cholesky(cov: torch.Tensor) -> tuple[torch.Tensor, bool]:
         floor = vals.abs().amax(dim=-1, keepdim=True).clamp_min(1.0) * 1e-10
         fixed = (vecs * vals.clamp_min(floor).unsqueeze(-2)) @ vecs.transpose(-1, -2)
         chol[bad] = torch.linalg.cholesky(0.5 * (fixed + fixed.transpose(-1, -2)))
-    eye = torch.eye(cov.shape[-1], dtype=cov.dtype)
-    return torch.linalg.solve_triangular(chol, eye, upper=False), n_bad
+    return chol, n_bad
 
 
 _BLOCK_BYTES = 64 * 2 ** 20  # float64 covariance block per Cholesky step in GaussianModel.fit
 
 
 class GaussianModel:
-    """Mean and inverse-covariance factor per position, fitted from ``GaussianStats``.
+    """Mean and Cholesky factor of the covariance per position, fitted from ``GaussianStats``.
 
-    ``cov = E[xx^T] - mu mu^T + eps I`` (float64); ``mahalanobis(x)`` returns
-    the distance ``sqrt((x-mu)^T cov^-1 (x-mu))`` (or its square) per image
-    and position, computed as ``|A (x - mu)|`` with A = L^-1 from the Cholesky
-    factor L of cov, batched over positions.
+    ``cov = E[xx^T] - mu mu^T + eps I`` (float64), factored as L L^T;
+    ``mahalanobis(x)`` returns the distance ``sqrt((x-mu)^T cov^-1 (x-mu))``
+    (or its square) per image and position as ``|z|`` with ``L z = x - mu``
+    (batched triangular solves: no D^3 inverse is ever formed).
     """
 
-    def __init__(self, mean: torch.Tensor, inv_chol: torch.Tensor, eps: float, count: int = 0):
+    def __init__(self, mean: torch.Tensor, chol: torch.Tensor, eps: float, count: int = 0):
         self.mean = mean
-        self.inv_chol = inv_chol
+        self.chol = chol
         self.eps = eps
         self.count = count
 
@@ -150,7 +149,7 @@ class GaussianModel:
         if not isinstance(stats, GaussianStats):
             raise TypeError(f"stats must be GaussianStats, got {type(stats).__name__}")
         mean = stats.mean()
-        inv = torch.empty(stats.positions, stats.dim, stats.dim, dtype=dtype)
+        chol = torch.empty(stats.positions, stats.dim, stats.dim, dtype=dtype)
         n_bad = 0
         chunk = max(1, _BLOCK_BYTES // (8 * stats.dim ** 2))  # float64 temporaries bounded (~4 copies of a block)
         for p in range(0, stats.positions, chunk):
@@ -158,14 +157,14 @@ class GaussianModel:
             cov = stats.outer[p:p + chunk] / stats.count
             cov.baddbmm_(mu.unsqueeze(2), mu.unsqueeze(1), alpha=-1)  # E[xx^T] - mu mu^T
             cov.diagonal(dim1=-2, dim2=-1).add_(eps)
-            inv_p, bad = _inverse_cholesky(cov)
-            inv[p:p + chunk] = inv_p
+            chol_p, bad = _cholesky(cov)
+            chol[p:p + chunk] = chol_p
             n_bad += bad
         if n_bad:
             warnings.warn(f"covariance not positive definite at {n_bad} of {stats.positions} positions even with "
                           f"eps={eps}; used a clamped eigendecomposition there (consider a larger cov_reg)",
                           RuntimeWarning, stacklevel=2)
-        return cls(mean.to(dtype), inv, eps, stats.count)
+        return cls(mean.to(dtype), chol, eps, stats.count)
 
     @property
     def positions(self) -> int:
@@ -177,12 +176,12 @@ class GaussianModel:
 
     def covariance(self) -> torch.Tensor:
         """The regularised covariance (P, D, D) reconstructed from the stored factor."""
-        a = self.inv_chol.double()
-        return torch.linalg.inv(a.transpose(1, 2) @ a)
+        a = self.chol.double()
+        return a @ a.transpose(1, 2)
 
     def to(self, device=None, dtype=None) -> "GaussianModel":
         return GaussianModel(self.mean.to(device=device, dtype=dtype),
-                             self.inv_chol.to(device=device, dtype=dtype), self.eps, self.count)
+                             self.chol.to(device=device, dtype=dtype), self.eps, self.count)
 
     def mahalanobis(self, x, squared: bool = False, chunk: int = 64) -> torch.Tensor:
         """(B, D, H, W) or (B, D, P) embeddings -> (B, P) distances (float of the model's dtype)."""
@@ -193,17 +192,17 @@ class GaussianModel:
         diff = (x.to(self.mean.device, self.mean.dtype).permute(2, 1, 0) - self.mean.unsqueeze(2))  # (P, D, B)
         out = torch.empty(self.positions, x.shape[0], dtype=self.mean.dtype, device=self.mean.device)
         for p in range(0, self.positions, chunk):  # bounds the (chunk, D, B) temporary
-            z = torch.bmm(self.inv_chol[p:p + chunk], diff[p:p + chunk])
+            z = torch.linalg.solve_triangular(self.chol[p:p + chunk], diff[p:p + chunk], upper=False)
             out[p:p + chunk] = z.square().sum(dim=1)
         out = out.t().contiguous()
         return out if squared else out.clamp_min_(0).sqrt_()
 
     def state_dict(self) -> dict:
-        return {"mean": self.mean, "inv_chol": self.inv_chol, "eps": self.eps, "count": self.count}
+        return {"mean": self.mean, "chol": self.chol, "eps": self.eps, "count": self.count}
 
     @classmethod
     def from_state_dict(cls, state: dict) -> "GaussianModel":
-        return cls(state["mean"], state["inv_chol"], float(state["eps"]), int(state.get("count", 0)))
+        return cls(state["mean"], state["chol"], float(state["eps"]), int(state.get("count", 0)))
 
 
 __all__ = ["GaussianModel", "GaussianStats", "check_eps"]
