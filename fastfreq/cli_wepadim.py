@@ -60,6 +60,10 @@ def _align(text):
     return h, w
 
 
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def _weights(text):
     return None if text == "random" else text
 
@@ -114,11 +118,10 @@ def cmd_train_detector(args) -> int:
                                  "positions", "dim")}
     metrics["config"] = r["model"].config()
     (out / f"metrics_{args.kind}_{args.category}.json").write_text(json.dumps(metrics, indent=1))
-    fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
     print(f"{args.kind} {args.category}: fit {r['n_train']} images in {r['fit_s']:.1f} s, "
           f"evaluated {r['n_test']} in {r['eval_s']:.1f} s; embedding {r['dim']} x {r['positions']} positions")
-    print(f"image AUROC {fmt(r['image_auroc'])}  pixel AUROC {fmt(r['pixel_auroc'])}"
-          + (f"  PRO {fmt(r['pro'])}" if args.pro else ""))
+    print(f"image AUROC {_fmt(r['image_auroc'])}  pixel AUROC {_fmt(r['pixel_auroc'])}"
+          + (f"  PRO {_fmt(r['pro'])}" if args.pro else ""))
     print(f"model: {model_path}\nscores: {csv_path}")
     return 0
 
@@ -198,8 +201,7 @@ def cmd_eval_detector(args) -> int:
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.checkpoint).parent
     out.mkdir(parents=True, exist_ok=True)
     csv_path = write_scores_csv(out / f"scores_{args.category}.csv", test.paths, r["labels"], r["scores"])
-    fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
-    print(f"{type(model).__name__} {args.category}: {len(test)} test images, image AUROC {fmt(r['image_auroc'])}, "
-          f"pixel AUROC {fmt(r['pixel_auroc'])}" + (f", PRO {fmt(r['pro'])}" if args.pro else ""))
+    print(f"{type(model).__name__} {args.category}: {len(test)} test images, image AUROC {_fmt(r['image_auroc'])}, "
+          f"pixel AUROC {_fmt(r['pixel_auroc'])}" + (f", PRO {_fmt(r['pro'])}" if args.pro else ""))
     print(f"scores: {csv_path}")
     return 0

@@ -105,6 +105,14 @@ def pro_auc(masks, maps, max_fpr: float = 0.3, n_thresholds: int = 301) -> float
     return float(np.trapezoid(pro, fpr_real) / max_fpr)
 
 
+def metric_or_none(fn, labels, *args):
+    """``fn(labels, *args)``, or None when ``labels`` hold one class only (no AUROC / PRO defined)."""
+    labels = to_numpy(labels)
+    if not ((labels == 0).any() and (labels != 0).any()):
+        return None
+    return fn(labels, *args)
+
+
 def roc_curve_points(labels, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ROC curve as ``(fpr, tpr, thresholds)`` arrays (scikit-learn order)."""
     labels, scores = _paired(labels, scores, "labels", "scores")

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from .collate import FreqCutPasteCollate
 from .cutpaste import ScaledCutPaste
 from .filters import FrequencyFilter, RadialWeight
-from .metrics import image_auroc, pixel_auroc, write_scores_csv
+from .metrics import image_auroc, metric_or_none, pixel_auroc, write_scores_csv
 from .models.draem import DRAEM, DraemLoss, anomaly_map_from_logits, image_score, mean_filter as box_filter
 
 DEFAULT_MEAN_FILTER = 21  # DRAEM's box size; clipped to the map's shorter side
@@ -295,22 +295,16 @@ def evaluate(model: DRAEM, test_dataset, *, batch_size: int = 64, image_filter: 
     paths = [f[3] for f in fields]
     maps = predict_maps(model, images, image_filter, batch_size, device)
     scores = image_score(maps, mean_filter).numpy().astype(np.float64)
-    result = {"image_auroc": _auroc_or_none(image_auroc, labels, scores), "pixel_auroc": None,
+    result = {"image_auroc": metric_or_none(image_auroc, labels, scores), "pixel_auroc": None,
               "scores": scores, "labels": labels, "paths": paths, "csv": None}
     if all(f[2] is not None for f in fields):
         masks = torch.stack([torch.as_tensor(f[2]) for f in fields])
-        result["pixel_auroc"] = _auroc_or_none(pixel_auroc, (masks > 0.5).int(), maps)
+        result["pixel_auroc"] = metric_or_none(pixel_auroc, (masks > 0.5).int(), maps)
     if csv_path is not None:
         result["csv"] = write_scores_csv(csv_path, paths, labels, scores)
     if return_maps:
         result.update(maps=maps, images=images, smoothed=box_filter(maps, mean_filter))
     return result
-
-
-def _auroc_or_none(fn, labels, scores):
-    if len(np.unique(np.asarray(labels))) < 2:
-        return None
-    return fn(labels, scores)
 
 
 __all__ = ["train_draem", "evaluate", "predict_maps", "save_checkpoint", "load_checkpoint",

@@ -18,7 +18,7 @@ import time
 import numpy as np
 import torch
 
-from .metrics import image_auroc, pixel_auroc, pro_auc, to_numpy
+from .metrics import image_auroc, metric_or_none, pixel_auroc, pro_auc, to_numpy
 from .models.wepadim import GaussianModel, GaussianStats, PaDiM, WEPaDiM, iter_batches
 from .wavelet_features import SUBBAND_NAMES
 
@@ -27,20 +27,13 @@ DEFAULT_SUBBANDS = ("LL", "LH", "HL")
 ALL_SUBBAND_SETS = tuple(s for r in range(1, 5) for s in itertools.combinations(SUBBAND_NAMES, r))
 
 
-def _metric_or_none(fn, *args):
-    try:
-        return fn(*args)
-    except ValueError:  # one class only (e.g. no defect pixels)
-        return None
-
-
 def metrics_from_maps(scores, labels, maps=None, masks=None, pro: bool = False) -> dict:
     """image AUROC of scores; pixel AUROC (and PRO) of maps vs masks when masks have defect pixels."""
-    out = {"image_auroc": _metric_or_none(image_auroc, labels, scores), "pixel_auroc": None, "pro": None}
+    out = {"image_auroc": metric_or_none(image_auroc, labels, scores), "pixel_auroc": None, "pro": None}
     if maps is not None and masks is not None:
-        out["pixel_auroc"] = _metric_or_none(pixel_auroc, masks, maps)
+        out["pixel_auroc"] = metric_or_none(pixel_auroc, masks, maps)
         if pro:
-            out["pro"] = _metric_or_none(pro_auc, masks, maps)
+            out["pro"] = metric_or_none(pro_auc, masks, maps)
     return out
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "efficientnet_lite0",
     "load_backbone",
     "preprocess",
+    "resize_crop",
 ]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -537,6 +538,31 @@ def _pair(v, argname):
     return (h, w)
 
 
+def resize_crop(x: torch.Tensor, resize=256, crop=224, mode: str = "bilinear") -> torch.Tensor:
+    """The geometry of :func:`preprocess` on (B, C, H, W): short side (int) or exact (h, w) ``resize``,
+    then centre ``crop``; ``mode="nearest"`` applies the same geometry to masks."""
+    if resize is not None:
+        r = _pair(resize, "resize")
+        h, w = x.shape[-2:]
+        if isinstance(r, int):
+            size = (r, int(r * w / h)) if h <= w else (int(r * h / w), r)
+        else:
+            size = r
+        if size != (h, w):
+            smooth = dict(align_corners=False, antialias=True) if mode == "bilinear" else {}
+            x = F.interpolate(x, size=size, mode=mode, **smooth)
+    if crop is not None:
+        c = _pair(crop, "crop")
+        ch, cw = (c, c) if isinstance(c, int) else c
+        h, w = x.shape[-2:]
+        if ch > h or cw > w:
+            raise ValueError(f"crop {(ch, cw)} is larger than the (resized) image {(h, w)}")
+        top = int(round((h - ch) / 2.0))
+        left = int(round((w - cw) / 2.0))
+        x = x[..., top:top + ch, left:left + cw]
+    return x
+
+
 def preprocess(images, resize=256, crop=224) -> torch.Tensor:
     """Turn ``(B, C, H, W)`` images into normalised backbone input.
 
@@ -566,26 +592,7 @@ def preprocess(images, resize=256, crop=224) -> torch.Tensor:
                              "(scale 0-255 data by 1/255 or pass uint8)")
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)
-    if resize is not None:
-        r = _pair(resize, "resize")
-        h, w = x.shape[-2:]
-        if isinstance(r, int):
-            if h <= w:
-                size = (r, int(r * w / h))
-            else:
-                size = (int(r * h / w), r)
-        else:
-            size = r
-        if size != (h, w):
-            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
-    if crop is not None:
-        ch, cw = (lambda c: (c, c) if isinstance(c, int) else c)(_pair(crop, "crop"))
-        h, w = x.shape[-2:]
-        if ch > h or cw > w:
-            raise ValueError(f"crop {(ch, cw)} is larger than the (resized) image {(h, w)}")
-        top = int(round((h - ch) / 2.0))
-        left = int(round((w - cw) / 2.0))
-        x = x[..., top:top + ch, left:left + cw]
+    x = resize_crop(x, resize, crop)
     mean = torch.tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return ((x - mean) / std).contiguous()

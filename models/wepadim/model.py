@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from ..._validate import check_float, check_int
 from ...wavelet_features import WaveletFeatures
-from ..backbones import Backbone, load_backbone, preprocess
+from ..backbones import Backbone, load_backbone, preprocess, resize_crop
 from .gaussian import GaussianModel, GaussianStats, check_eps
 from .smoothing import gaussian_smooth
 
@@ -111,18 +111,7 @@ class GaussianDetector:
             raise ValueError(f"masks must have shape (B, 1, H, W), got {tuple(masks.shape)}")
         if tuple(masks.shape[-2:]) != tuple(image_hw):
             raise ValueError(f"mask size {tuple(masks.shape[-2:])} does not match image size {tuple(image_hw)}")
-        m = (masks.float() > 0.5).float()
-        h, w = m.shape[-2:]
-        if self.resize is not None:  # the geometry of backbones.preprocess, nearest instead of bilinear
-            r = self.resize
-            size = (r, int(r * w / h)) if h <= w else (int(r * h / w), r)
-            m = F.interpolate(m, size=size, mode="nearest")
-        if self.crop is not None:
-            h, w = m.shape[-2:]
-            if self.crop > min(h, w):
-                raise ValueError(f"crop {self.crop} larger than the resized mask {h}x{w}")
-            top, left = int(round((h - self.crop) / 2.0)), int(round((w - self.crop) / 2.0))
-            m = m[..., top:top + self.crop, left:left + self.crop]
+        m = resize_crop((masks.float() > 0.5).float(), self.resize, self.crop, mode="nearest")
         return m[:, 0].to(torch.uint8)
 
     @torch.no_grad()
