@@ -188,6 +188,7 @@ _EMPTY = np.zeros(0)
 
 def _apply_numba(images, params, *, normalize, patch_filter, dual_path, band_weight, image_filter):
     from .kernels.cutpaste_numba import cutpaste_batch
+    from .kernels.finite import bit_rows
     from .kernels.spectral import IDENTITY as _IDENTITY
 
     x = images.detach().contiguous().numpy()
@@ -213,7 +214,8 @@ def _apply_numba(images, params, *, normalize, patch_filter, dual_path, band_wei
     mix = params.mix if dual_path is not None else np.ones(B)
     i64 = lambda a: np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
     f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
-    args = (x, out, mask, np.ascontiguousarray(params.applied, dtype=np.bool_),
+    x_bits, exponent, lsb = bit_rows(x)
+    args = (x, out, x_bits, bit_rows(out)[0], exponent, lsb, mask, np.ascontiguousarray(params.applied, dtype=np.bool_),
             i64(params.src_y), i64(params.src_x), i64(params.dst_y), i64(params.dst_x),
             i64(params.cut_h), i64(params.cut_w), f64(params.amplitude), f64(mix),
             normalize, filter_patch, spec_a, spec_b, knots, weights,

@@ -58,13 +58,14 @@ def apply_filter(x, filt, backend: str = "auto"):
     H, W = t.shape[-2:]
     if backend == "numba":
         from .kernels.filter_numba import filter_planes
+        from .kernels.finite import bit_rows
 
         planes = t.detach().reshape(-1, H, W).contiguous().numpy()
         out_t = torch.empty(planes.shape, dtype=t.dtype)  # torch allocator: see cutpaste._apply_numba
         out = out_t.numpy()
         nonfinite = np.zeros(planes.shape[0], dtype=np.bool_)
         mask_half = np.ascontiguousarray(filt.mask(H, W)[:, : W // 2 + 1])
-        filter_planes(planes, out, mask_half, nonfinite)
+        filter_planes(planes, *bit_rows(planes), out, mask_half, nonfinite)
         if nonfinite.any():
             raise ValueError("x contains NaN or Inf values")
         result = out_t.reshape(t.shape)

@@ -1,18 +1,19 @@
 """Batched Scaled CutPaste in one parallel Numba pass (CPU).
 
-Per sample (in parallel): copy the image and check it is finite, write the
-mask, and if the sample is applied: cut the patch (all channels), max-abs
+Per sample (in parallel): copy the image while checking it is finite, write
+the mask, and if the sample is applied: cut the patch (all channels), max-abs
 normalise it, filter it on its own h x w grid with a real FFT and the spectral
 weight evaluated in place, scale it by the amplitude and add it at the
 destination. Optionally filter the whole augmented image (strategy 2) before
 the sample leaves the cache. Deterministic in (images, params).
-"""
-import math
 
+Inner loops run over contiguous rows so LLVM vectorises them.
+"""
 import numpy as np
 from numba import njit, prange
 
 from . import _threading  # noqa: F401  (threading layer before compiling)
+from .finite import copy_finite
 from .spectral import fill_weight
 
 
@@ -30,43 +31,64 @@ def _filter_patch(patch, spec_a, spec_b, mix, knots, weights):
     return np.fft.irfft2(spec, s=(h, w))
 
 
+@njit(cache=True, fastmath={"nnan", "ninf", "nsz"})
+def _abs_max(flat):
+    """max |flat| (max is associative, so the fast-math reduction is exact; inputs are finite)."""
+    peak = abs(flat[0])
+    for k in range(1, flat.shape[0]):
+        peak = max(peak, abs(flat[k]))
+    return peak
+
+
+@njit(cache=True)
+def _cut(image, sy, sx, h, w):
+    """image[:, sy:sy+h, sx:sx+w] as a new C-contiguous (C, h, w) array."""
+    C = image.shape[0]
+    patch = np.empty((C, h, w), dtype=image.dtype)
+    for c in range(C):
+        for i in range(h):
+            src = image[c, sy + i, sx:sx + w]
+            dst = patch[c, i]
+            for j in range(w):
+                dst[j] = src[j]
+    return patch
+
+
+@njit(cache=True)
+def _add_scaled(image, patch, dy, dx, a):
+    """image[:, dy:dy+h, dx:dx+w] += patch * a."""
+    C, h, w = patch.shape
+    for c in range(C):
+        for i in range(h):
+            dst = image[c, dy + i, dx:dx + w]
+            src = patch[c, i]
+            for j in range(w):
+                dst[j] += src[j] * a
+
+
 @njit(parallel=True, cache=True)
-def cutpaste_batch(x, out, mask, applied, src_y, src_x, dst_y, dst_x, cut_h, cut_w, amplitude, mix,
-                   normalize, filter_patch, spec_a, spec_b, knots, weights,
+def cutpaste_batch(x, out, x_bits, out_bits, exponent, lsb, mask, applied, src_y, src_x, dst_y, dst_x,
+                   cut_h, cut_w, amplitude, mix, normalize, filter_patch, spec_a, spec_b, knots, weights,
                    filter_image, image_mask_half, nonfinite):
+    """x, out: (B, C, H, W); x_bits, out_bits: the same memory as (B, C*H*W) bit patterns
+    (``finite.bit_rows``) for the copy; mask: (B, 1, H, W); nonfinite[b] set if x[b] has NaN/Inf."""
     B, C, H, W = x.shape
     for b in prange(B):
-        bad = False
-        for c in range(C):
-            for i in range(H):
-                for j in range(W):
-                    v = x[b, c, i, j]
-                    out[b, c, i, j] = v
-                    if not math.isfinite(v):
-                        bad = True
-        nonfinite[b] = bad
-        mask[b, 0] = 0.0
+        nonfinite[b] = copy_finite(x_bits[b], out_bits[b], exponent, lsb)
+        m = mask[b, 0]
+        m[:, :] = 0.0
         if applied[b]:
             h, w = cut_h[b], cut_w[b]
-            sy, sx, dy, dx = src_y[b], src_x[b], dst_y[b], dst_x[b]
-            patch = np.empty((C, h, w), dtype=x.dtype)  # FFTs in the input's precision
-            peak = 0.0
-            for c in range(C):
-                for i in range(h):
-                    for j in range(w):
-                        v = x[b, c, sy + i, sx + j]
-                        patch[c, i, j] = v
-                        peak = max(peak, abs(v))
-            if normalize and peak > 0.0:
-                patch /= peak
+            dy, dx = dst_y[b], dst_x[b]
+            patch = _cut(x[b], src_y[b], src_x[b], h, w)
+            if normalize:
+                peak = _abs_max(patch.reshape(patch.size))
+                if peak > 0.0:
+                    patch /= peak
             if filter_patch:
                 patch = _filter_patch(patch, spec_a, spec_b, mix[b], knots, weights)
-            a = amplitude[b]
-            for c in range(C):
-                for i in range(h):
-                    for j in range(w):
-                        out[b, c, dy + i, dx + j] += patch[c, i, j] * a
-            mask[b, 0, dy:dy + h, dx:dx + w] = 1.0
+            _add_scaled(out[b], patch, dy, dx, amplitude[b])
+            m[dy:dy + h, dx:dx + w] = 1.0
         if filter_image:
             spec = np.fft.rfft2(out[b])
             spec *= image_mask_half

@@ -106,13 +106,18 @@ def fill_weight(out, h, w, spec_a, spec_b, mix, knots, weights):
     sb, mb, lob, hib, ob = int(spec_b[0]), int(spec_b[1]), spec_b[2], spec_b[3], spec_b[4]
     na, nb = order_int(oa), order_int(ob)
     banded = knots.shape[0] > 0
-    for u in range(h):
+    fv2 = np.empty(out.shape[1])
+    for v in range(out.shape[1]):
+        fv = fftfreq_value(v, w)
+        fv2[v] = fv * fv
+    for u in range(h // 2 + 1):
         fu = fftfreq_value(u, h)
         fu2 = fu * fu
         for v in range(out.shape[1]):
-            fv = fftfreq_value(v, w)
-            out[u, v] = weight_d2(fu2 + fv * fv, sa, ma, loa, hia, oa, na, sb, mb, lob, hib, ob, nb, mix,
+            out[u, v] = weight_d2(fu2 + fv2[v], sa, ma, loa, hia, oa, na, sb, mb, lob, hib, ob, nb, mix,
                                   knots, weights, banded)
+    for u in range(h // 2 + 1, h):  # fftfreq(h)[h - u] == -fftfreq(h)[u]: the same row, bit for bit
+        out[u, :] = out[h - u, :]
 
 
 @njit(cache=True)
