@@ -18,11 +18,41 @@ from .spectral import fill_weight
 
 
 @njit(cache=True)
+def _filter_thin(patch, weight):
+    """_filter_patch for h <= 2: the length-h DFT along the height is the row itself (h = 1) or
+    the sum and difference of the rows (h = 2), so 1-D real FFTs along the width do the rest
+    (rfft2 on a (C, 1..2, w) patch spends most of its time on the trivial axis)."""
+    C, h, w = patch.shape
+    out = np.empty_like(patch)
+    for c in range(C):
+        if h == 1:
+            spec = np.fft.rfft(patch[c, 0])
+            for v in range(spec.shape[0]):
+                spec[v] *= weight[0, v]
+            out[c, 0] = np.fft.irfft(spec, n=w)
+        else:
+            top, bottom = patch[c, 0], patch[c, 1]
+            s_spec = np.fft.rfft(top + bottom)
+            d_spec = np.fft.rfft(top - bottom)
+            for v in range(s_spec.shape[0]):
+                s_spec[v] *= weight[0, v]
+                d_spec[v] *= weight[1, v]
+            s_row = np.fft.irfft(s_spec, n=w)
+            d_row = np.fft.irfft(d_spec, n=w)
+            for j in range(w):
+                out[c, 0, j] = (s_row[j] + d_row[j]) * 0.5
+                out[c, 1, j] = (s_row[j] - d_row[j]) * 0.5
+    return out
+
+
+@njit(cache=True)
 def _filter_patch(patch, spec_a, spec_b, mix, knots, weights):
     """real(ifft2(fft2(patch) * weight)) per channel, as real FFTs on the patch's own grid."""
     h, w = patch.shape[1], patch.shape[2]
     weight = np.empty((h, w // 2 + 1), dtype=np.float64)
     fill_weight(weight, h, w, spec_a, spec_b, mix, knots, weights)
+    if h <= 2:
+        return _filter_thin(patch, weight)
     spec = np.fft.rfft2(patch)
     for c in range(patch.shape[0]):
         for u in range(h):

@@ -44,6 +44,37 @@ def test_fast_paths_equal_reference(filt, strategy, geometry):
     assert ref.original is x
 
 
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-7), (torch.float32, 1e-5)])  # the reference's weight is float32
+@pytest.mark.parametrize("cut_w", [(1, 2), (3, 9), (10, 40)])
+def test_thin_patches_equal_reference(dtype, tol, cut_w):
+    """Patches of height 1 and 2 take the numba kernel's 1-D FFT route (sum / difference of rows)."""
+    x = torch.rand(24, 2, 5, 41, dtype=dtype, generator=torch.Generator().manual_seed(11))
+    for filt, strategy in [(BHPF, "s1_patch"), (GLPF, "s3_dual"), (BHPF, "s4_band")]:
+        aug = ScaledCutPaste(cut_h=(1, 2), cut_w=cut_w, amplitude=(0.5, 2.0), probability=1.0, seed=2,
+                             **strategies(filt)[strategy])
+        params = aug.sample_params(x.shape)
+        assert set(params.cut_h.tolist()) == {1, 2}
+        out = run_all_backends(aug, x, params)
+        diff = (out["numba"].image - out["torch"].image).abs().max().item()
+        assert diff <= tol, (strategy, diff)
+        assert (out["numba"].image - x).abs().max().item() > 0.1  # something was pasted
+
+
+
+@pytest.mark.parametrize("h,w", [(1, 1), (1, 2), (1, 9), (1, 80), (2, 1), (2, 2), (2, 7), (2, 80)])
+def test_thin_route_is_the_2d_filter(h, w):
+    """float64 weights on both sides (the reference rounds its weight to float32): equal to 1e-12."""
+    from fastfreq.kernels.cutpaste_numba import _filter_thin
+    from fastfreq.kernels.spectral import filter_grid
+
+    patch = np.random.default_rng(h * 100 + w).standard_normal((3, h, w))
+    weight = filter_grid(BHPF.spec(), h, w)
+    want = np.real(np.fft.ifft2(np.fft.fft2(patch) * weight))
+    got = _filter_thin(patch, np.ascontiguousarray(weight[:, : w // 2 + 1]))
+    assert np.abs(got - want).max() <= 1e-12
+    assert np.abs(want - patch).max() > 0.01 or w == 1  # the filter did something
+
+
 @pytest.mark.parametrize("kwargs", [dict(), dict(normalize=False), dict(area_ratio=(0.02, 0.15))])
 def test_no_filter_and_area_ratio_paths(kwargs):
     x = torch.rand(10, 3, 40, 48, dtype=torch.float64)
