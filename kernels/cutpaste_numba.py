@@ -1,11 +1,13 @@
 """Batched Scaled CutPaste in one parallel Numba pass (CPU).
 
-Per sample (in parallel): copy the image while checking it is finite, write
-the mask, and if the sample is applied: cut the patch (all channels), max-abs
-normalise it, filter it on its own h x w grid with a real FFT and the spectral
-weight evaluated in place, scale it by the amplitude and add it at the
-destination. Optionally filter the whole augmented image (strategy 2) before
-the sample leaves the cache. Deterministic in (images, params).
+Per sample (in parallel): if the sample is applied, cut the patch (all
+channels), max-abs normalise it and filter it on its own h x w grid with real
+FFTs and the spectral weight evaluated in place; then copy the image row by
+row while checking it is finite, adding the patch times the amplitude to the
+destination rows as they pass, and write the mask. Optionally filter the
+whole augmented image (strategy 2) before the sample leaves the cache.
+Deterministic in (images, params). (NaN/Inf inputs are only detected during
+the copy; the caller discards that batch and raises.)
 
 Inner loops run over contiguous rows so LLVM vectorises them.
 """
@@ -85,15 +87,35 @@ def _cut(image, sy, sx, h, w):
 
 
 @njit(cache=True)
-def _add_scaled(image, patch, dy, dx, a):
-    """image[:, dy:dy+h, dx:dx+w] += patch * a."""
-    C, h, w = patch.shape
+def _copy_paste(x_rows, out_rows, out_b, exponent, lsb, patch, dy, dx, a):
+    """Copy one sample row by row (bit patterns, checking for NaN/Inf) and add ``patch * a`` to
+    the rows of the destination box while they are in L1. x_rows, out_rows: (C*H, W) bit views;
+    out_b: the (C, H, W) float view of the output sample. Returns True if the input had NaN/Inf."""
+    C, H = out_b.shape[0], out_b.shape[1]
+    h, w = patch.shape[1], patch.shape[2]
+    bad = False
     for c in range(C):
-        for i in range(h):
-            dst = image[c, dy + i, dx:dx + w]
-            src = patch[c, i]
-            for j in range(w):
-                dst[j] += src[j] * a
+        for i in range(H):
+            bad |= copy_finite(x_rows[c * H + i], out_rows[c * H + i], exponent, lsb)
+            if dy <= i < dy + h:
+                dst = out_b[c, i, dx:dx + w]
+                src = patch[c, i - dy]
+                for j in range(w):
+                    dst[j] += src[j] * a
+    return bad
+
+
+@njit(cache=True)
+def _write_mask(m, dy, dx, h, w):
+    """m (H, W) = 1 on the box [dy, dy + h) x [dx, dx + w), 0 elsewhere, in one pass."""
+    for i in range(m.shape[0]):
+        row = m[i]
+        if dy <= i < dy + h:
+            row[:dx] = 0.0
+            row[dx:dx + w] = 1.0
+            row[dx + w:] = 0.0
+        else:
+            row[:] = 0.0
 
 
 @njit(parallel=True, cache=True)
@@ -103,22 +125,21 @@ def cutpaste_batch(x, out, x_bits, out_bits, exponent, lsb, mask, applied, src_y
     """x, out: (B, C, H, W); x_bits, out_bits: the same memory as (B, C*H*W) bit patterns
     (``finite.bit_rows``) for the copy; mask: (B, 1, H, W); nonfinite[b] set if x[b] has NaN/Inf."""
     B, C, H, W = x.shape
+    x_rows = x_bits.reshape(B, C * H, W)
+    out_rows = out_bits.reshape(B, C * H, W)
     for b in prange(B):
-        nonfinite[b] = copy_finite(x_bits[b], out_bits[b], exponent, lsb)
-        m = mask[b, 0]
-        m[:, :] = 0.0
+        patch = np.empty((C, 0, 0), dtype=x.dtype)  # nothing to paste
+        dy, dx = dst_y[b], dst_x[b]
         if applied[b]:
-            h, w = cut_h[b], cut_w[b]
-            dy, dx = dst_y[b], dst_x[b]
-            patch = _cut(x[b], src_y[b], src_x[b], h, w)
+            patch = _cut(x[b], src_y[b], src_x[b], cut_h[b], cut_w[b])
             if normalize:
                 peak = _abs_max(patch.reshape(patch.size))
                 if peak > 0.0:
                     patch /= peak
             if filter_patch:
                 patch = _filter_patch(patch, spec_a, spec_b, mix[b], knots, weights)
-            _add_scaled(out[b], patch, dy, dx, amplitude[b])
-            m[dy:dy + h, dx:dx + w] = 1.0
+        nonfinite[b] = _copy_paste(x_rows[b], out_rows[b], out[b], exponent, lsb, patch, dy, dx, amplitude[b])
+        _write_mask(mask[b, 0], dy, dx, patch.shape[1], patch.shape[2])
         if filter_image:
             spec = np.fft.rfft2(out[b])
             spec *= image_mask_half
