@@ -65,7 +65,8 @@ def _filter_patch(patch, spec_a, spec_b, mix, knots, weights):
 
 @njit(cache=True, fastmath={"nnan", "ninf", "nsz"})
 def _abs_max(flat):
-    """max |flat| (max is associative, so the fast-math reduction is exact; inputs are finite)."""
+    """max |flat|. Max is associative, so the vectorised fast-math reduction is exact for finite
+    inputs; a batch with NaN/Inf raises after the kernel, so its (undefined) peak never matters."""
     peak = abs(flat[0])
     for k in range(1, flat.shape[0]):
         peak = max(peak, abs(flat[k]))
