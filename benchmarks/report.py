@@ -5,6 +5,9 @@
 Ratios are taken from medians measured side by side in this one run:
 ``ratio = baseline median / backend median`` (higher is faster). The baseline
 of a group is the benchmark marked ``baseline`` (the torch.fft reference).
+The ratio of minimums is printed beside it: on a shared machine, other jobs
+only add time, so it moves less between runs. The load average before and
+after the run says how quiet the machine was.
 """
 import argparse
 import json
@@ -31,7 +34,8 @@ def table(results: dict) -> str:
     groups = defaultdict(list)
     for bench in results["benchmarks"]:
         groups[bench["group"]].append(bench)
-    lines = ["| group | backend | median ms | speed-up vs reference | vs torch_batched |", "|---|---|---|---|---|"]
+    lines = ["| group | backend | median ms | speed-up vs reference | vs torch_batched | vs reference (min) |",
+             "|---|---|---|---|---|---|"]
     for group, benches in groups.items():
         base = next((b for b in benches if b["extra_info"].get("baseline")), None)
         batched = next((b for b in benches if "torch_batched" in b["name"]), None)
@@ -40,7 +44,8 @@ def table(results: dict) -> str:
             backend = b["param"].split("-")[-1] if b.get("param") else b["name"]
             ratio = f"{base['stats']['median'] / med:.2f}x" if base else "-"
             vs_batched = f"{batched['stats']['median'] / med:.2f}x" if batched else "-"
-            lines.append(f"| {group} | {backend} | {med * 1e3:.2f} | {ratio} | {vs_batched} |")
+            by_min = f"{base['stats']['min'] / b['stats']['min']:.2f}x" if base else "-"
+            lines.append(f"| {group} | {backend} | {med * 1e3:.2f} | {ratio} | {vs_batched} | {by_min} |")
     return "\n".join(lines)
 
 
@@ -55,6 +60,7 @@ def main() -> int:
            "--benchmark-min-rounds=7", "--benchmark-warmup=on", f"--benchmark-json={path}"]
     if args.k:
         cmd += ["-k", args.k]
+    load_before = os.getloadavg()[0]
     rc = subprocess.call(cmd)
     if rc != 0:
         return rc
@@ -62,7 +68,8 @@ def main() -> int:
         results = json.load(f)
     info = results["machine_info"]
     print(f"\nMachine: {cpu_name()}, {os.cpu_count()} cores; torch {info.get('torch')} "
-          f"({info.get('torch_threads')} threads), numba {info.get('numba')} ({info.get('numba_threads')} threads)\n")
+          f"({info.get('torch_threads')} threads), numba {info.get('numba')} ({info.get('numba_threads')} threads); "
+          f"1-min load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after\n")
     print(table(results))
     return 0
 
