@@ -15,7 +15,10 @@ setup(
     long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=list(PACKAGE_DIR) + ["fastfreq.models.draem", "fastfreq.models.wepadim"],
+    packages=list(PACKAGE_DIR) + [
+        "fastfreq.augment", "fastfreq.wavelets", "fastfreq.backends", "fastfreq.data", "fastfreq.apps",
+        "fastfreq.apps.cli", "fastfreq.models.draem", "fastfreq.models.wepadim", "fastfreq.models.backbones",
+    ],
     package_dir=PACKAGE_DIR,
     install_requires=[
         "torch>=2.1",
@@ -35,5 +38,5 @@ setup(
         "gpu": ["cupy-cuda12x>=13", "numba-cuda[cu12]"],  # CuPy + Numba's CUDA target (not yet run on a GPU)
         "bench": ["ptwt", "pytorch_wavelets", "setuptools<81"],
     },
-    entry_points={"console_scripts": ["fastfreq=fastfreq.cli:main"]},
+    entry_points={"console_scripts": ["fastfreq=fastfreq.apps.cli:main"]},
 )

@@ -11,7 +11,7 @@ import pytest
 import pywt
 import torch
 
-from fastfreq.dwt import dwt2
+from fastfreq import dwt2
 
 BACKENDS = ["numba", "torch", "pywt", "ptwt", "pytorch_wavelets"]  # "torch" is the baseline
 SHAPES = [(32, 64, 56, 56), (32, 128, 28, 28)]

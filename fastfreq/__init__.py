@@ -4,14 +4,12 @@ Main entry points: ``FrequencyFilter`` and ``RadialWeight`` (radial 2-D
 filters), ``ScaledCutPaste`` (batched frequency-filtered Scaled CutPaste),
 ``FreqCutPasteCollate`` (a DataLoader collate_fn), ``band_energy``, and the
 batched wavelet transforms ``dwt2`` / ``idwt2`` / ``WaveletFeatures``.
+The package map is docs/architecture.md.
 """
 from .analysis import BAND_NAMES, band_energy
-from .collate import FreqCutPasteCollate
-from .cutpaste import AugmentedBatch, ScaledCutPaste
-from .dwt import dwt2, idwt2
+from .augment import AugmentedBatch, CutPasteParams, FreqCutPasteCollate, ScaledCutPaste
 from .filters import FrequencyFilter, RadialWeight, radial_frequency
-from .params import CutPasteParams
-from .wavelet_features import WaveletFeatures
+from .wavelets import WaveletFeatures, dwt2, idwt2
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,4 @@
-"""Argument checks shared by the public API: clear errors before any kernel runs."""
+"""Argument checks and input conversion shared by the whole package: clear errors before any kernel runs."""
 from __future__ import annotations
 
 import numbers
@@ -7,6 +7,24 @@ import numpy as np
 import torch
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
+
+
+def as_float_tensor(x, name: str = "x") -> tuple:
+    """(tensor view, was_numpy) for a float32/float64 tensor or array with >= 2 dims and an element.
+
+    A NumPy array with negative strides is copied first (torch cannot view it).
+    """
+    was_numpy = isinstance(x, np.ndarray)
+    if was_numpy and any(st < 0 for st in x.strides):
+        x = np.ascontiguousarray(x)
+    t = torch.from_numpy(x) if was_numpy else x
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy.ndarray, got {type(x).__name__}")
+    if t.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {t.dtype}")
+    if t.ndim < 2 or t.numel() == 0:
+        raise ValueError(f"{name} must have shape (..., H, W) with at least one element, got {tuple(t.shape)}")
+    return t, was_numpy
 
 
 def check_images(x, name: str = "images", ndim: int = 4, finite: bool = True) -> torch.Tensor:
@@ -83,4 +101,13 @@ def check_int(name: str, value, low: int | None = None, high: int | None = None)
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
         raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+    return int(value)
+
+
+def check_positive_int(name: str, value, allow_none: bool = False):
+    """A positive integer (not bool), or None when ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)

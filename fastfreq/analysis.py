@@ -1,11 +1,11 @@
-"""Band-energy analysis (NOTES 1): fractions of |F|^2 in radial bands of D."""
+"""Band-energy analysis: fractions of |F|^2 in radial bands of the radial frequency D."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
 from .filters import radial_frequency
-from .ops import _float_tensor
+from ._validate import as_float_tensor
 
 
 def band_edges(n_bands: int = 5) -> np.ndarray:
@@ -30,7 +30,7 @@ def band_energy(x, n_bands: int = 5):
     fractions summing to 1 (all zeros for an all-zero image), same type as x.
     Computed with a real FFT: the mirrored half of the spectrum is counted twice.
     """
-    t, was_numpy = _float_tensor(x)
+    t, was_numpy = as_float_tensor(x)
     H, W = t.shape[-2:]
     Wh = W // 2 + 1
     onehot = np.zeros((H, Wh, n_bands))

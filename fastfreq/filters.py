@@ -1,4 +1,4 @@
-"""Radial frequency filters on unshifted ``fftfreq`` grids (NOTES 1).
+"""Radial frequency filters on unshifted ``fftfreq`` grids.
 
 Every filter here is a function of the radial frequency
 ``D[u, v] = sqrt(fftfreq(h)[u]**2 + fftfreq(w)[v]**2)`` in cycles/pixel
@@ -21,6 +21,9 @@ import functools
 import numbers
 
 import numpy as np
+
+from ._validate import as_float_tensor
+from .backends import dispatch
 
 
 SHAPES = ("ideal", "gaussian", "butterworth")
@@ -109,18 +112,41 @@ class FrequencyFilter:
         bandpass = _lowpass(self.shape, d, self._hi, self.order) * (1.0 - _lowpass(self.shape, d, self._lo, self.order))
         return bandpass if self.mode == "bandpass" else 1.0 - bandpass
 
+    def response_grid(self, h: int, w: int) -> np.ndarray:
+        """float64 (h, w) transfer function on the ``radial_frequency(h, w)`` grid."""
+        return self.response(radial_frequency(_check_size("h", h), _check_size("w", w)))
+
     def mask(self, h: int, w: int) -> np.ndarray:
         """float32 (h, w) transfer function, unshifted FFT layout (a fresh array)."""
         return _cached_mask(self, _check_size("h", h), _check_size("w", w)).copy()
+
+    def mask_half(self, h: int, w: int) -> np.ndarray:
+        """float32 contiguous (h, w // 2 + 1): the columns of ``mask`` that an ``rfft2`` keeps."""
+        return np.ascontiguousarray(_cached_mask(self, _check_size("h", h), _check_size("w", w))[:, : w // 2 + 1])
 
     def spec(self) -> np.ndarray:
         """Numeric encoding read by the kernels: [shape, mode, low, high, order]."""
         return np.array([SHAPE_CODE[self.shape], MODE_CODE[self.mode], self._lo, self._hi, self.order], dtype=np.float64)
 
     def __call__(self, x, backend: str = "auto"):
-        from .ops import apply_filter
+        """``real(ifft2(fft2(x) * mask))`` over the last two dims of x (tensor or array, any leading dims).
 
-        return apply_filter(x, self, backend=backend)
+        Returns the same type, dtype and device as x; x is not modified; NaN/Inf raise ValueError.
+        """
+        t, was_numpy = as_float_tensor(x)
+        result = dispatch.filter_images(t, self, backend)
+        return result.numpy() if was_numpy else result
+
+    def to_dict(self) -> dict:
+        """The filter as plain data (JSON-able); ``FrequencyFilter.from_dict`` rebuilds it."""
+        cutoff = list(self.cutoff) if isinstance(self.cutoff, tuple) else self.cutoff
+        return {"shape": self.shape, "mode": self.mode, "cutoff": cutoff, "order": self.order}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FrequencyFilter":
+        cutoff = data["cutoff"]
+        cutoff = tuple(cutoff) if isinstance(cutoff, (list, tuple)) else cutoff
+        return cls(data["shape"], data["mode"], cutoff, data["order"])
 
 
 @functools.lru_cache(maxsize=256)
@@ -136,7 +162,7 @@ class RadialWeight:
     ``knots`` are increasing radial frequencies (cycles/pixel) and ``weights``
     the gains there; between knots the gain is linear, outside it is held at
     the end values (``numpy.interp``). ``RadialWeight.mid_band()`` emphasises
-    the mid band [0.2, 0.3) of NOTES 1.
+    the mid band [0.2, 0.3) of the band-energy analysis (``fastfreq.band_energy``).
     """
 
     def __init__(self, knots, weights):
@@ -161,6 +187,17 @@ class RadialWeight:
 
     def response(self, d: np.ndarray) -> np.ndarray:
         return np.interp(np.asarray(d, dtype=np.float64), self.knots, self.weights)
+
+    def response_grid(self, h: int, w: int) -> np.ndarray:
+        """float64 (h, w) gain on the ``radial_frequency(h, w)`` grid."""
+        return self.response(radial_frequency(_check_size("h", h), _check_size("w", w)))
+
+    def to_dict(self) -> dict:
+        return {"knots": self.knots.tolist(), "weights": self.weights.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RadialWeight":
+        return cls(data["knots"], data["weights"])
 
     def mask(self, h: int, w: int) -> np.ndarray:
         return self.response(radial_frequency(_check_size("h", h), _check_size("w", w))).astype(np.float32)

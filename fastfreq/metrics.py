@@ -5,11 +5,12 @@ Every function accepts numpy arrays, torch tensors or plain sequences.
 from __future__ import annotations
 
 import csv
-import os
 from typing import Sequence
 
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
+
+from ._files import write_csv
 
 
 def to_numpy(values) -> np.ndarray:
@@ -121,23 +122,15 @@ def roc_curve_points(labels, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def write_scores_csv(path, paths: Sequence, labels, scores) -> str:
-    """Write ``path,label,score`` with one row per image; returns the path."""
+    """Write ``path,label,score`` with one row per image (atomically); returns the path."""
     labels, scores = to_numpy(labels).ravel(), to_numpy(scores).ravel()
     paths = [str(p) for p in paths]
     if not len(paths) == labels.size == scores.size:
         raise ValueError(
             f"paths, labels and scores must have the same length, got {len(paths)}, {labels.size}, {scores.size}"
         )
-    path = os.fspath(path)
-    parent = os.path.dirname(path)
-    if parent:
-        os.makedirs(parent, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["path", "label", "score"])
-        for p, label, score in zip(paths, labels.tolist(), scores.tolist()):
-            writer.writerow([p, int(label), repr(float(score))])
-    return path
+    rows = ([p, int(label), repr(float(score))] for p, label, score in zip(paths, labels.tolist(), scores.tolist()))
+    return write_csv(path, ["path", "label", "score"], rows)
 
 
 def read_scores_csv(path) -> tuple[list[str], np.ndarray, np.ndarray]:

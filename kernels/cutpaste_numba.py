@@ -14,7 +14,7 @@ Inner loops run over contiguous rows so LLVM vectorises them.
 import numpy as np
 from numba import njit, prange
 
-from . import _threading  # noqa: F401  (threading layer before compiling)
+from . import threads  # noqa: F401  (threading layer before compiling)
 from .finite import copy_finite
 from .spectral import fill_weight
 

@@ -27,7 +27,7 @@ precision (float32 stays float32).
 import numpy as np
 from numba import njit, prange
 
-from . import _threading  # noqa: F401  (threading layer before compiling)
+from . import threads  # noqa: F401  (threading layer before compiling)
 
 
 @njit(inline="always")

@@ -2,7 +2,7 @@
 import numpy as np
 from numba import njit, prange
 
-from . import _threading  # noqa: F401
+from . import threads  # noqa: F401
 from .finite import any_nonfinite
 
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from fastfreq.cli import main
+from fastfreq.apps.cli import main
 from fastfreq.metrics import read_scores_csv
 
 TINY = ["--recon-width", "4", "--disc-width", "4", "--depth", "2", "--batch-size", "8", "--quiet"]
@@ -81,7 +81,7 @@ def test_image_filter_is_stored_and_used_by_eval(hdmap, tmp_path, capsys):
     code, _, err = run(["train", "draem", "--data", str(hdmap), "--domain", "A", "--steps", "2",
                         "--image-filter", "gaussian", "--image-cutoff", "0.3", "--out", str(tmp_path)] + TINY, capsys)
     assert code == 0, err
-    from fastfreq.train import load_checkpoint
+    from fastfreq.models.draem import load_checkpoint
 
     _, config = load_checkpoint(tmp_path / "draem_A.pt")
     assert config["image_filter"] == {"shape": "gaussian", "mode": "highpass", "cutoff": 0.3, "order": 2.0}

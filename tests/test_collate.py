@@ -4,7 +4,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from fastfreq import AugmentedBatch, FreqCutPasteCollate, FrequencyFilter, ScaledCutPaste
-from fastfreq.reference import cutpaste_reference
+from fastfreq.backends.options import CutPasteOptions
+from fastfreq.backends.reference import cutpaste_reference
 
 BHPF = FrequencyFilter("butterworth", "highpass", 0.2, 2)
 
@@ -46,7 +47,7 @@ def test_sample_formats(kind):
         assert batch.extra["label"].tolist() == [0, 1, 0, 1]
         assert batch.extra["path"] == ["img0.tiff", "img1.tiff", "img2.tiff", "img3.tiff"]
     # the collated batch equals the reference on the same params
-    ref, mask = cutpaste_reference(batch.original, batch.params, patch_filter=BHPF)
+    ref, mask = cutpaste_reference(batch.original, batch.params, CutPasteOptions(patch_filter=BHPF))
     assert (batch.image - ref).abs().max() < 1e-5 and torch.equal(batch.mask, mask)
 
 
@@ -78,7 +79,7 @@ def test_workers_differ_are_reproducible_and_change_per_epoch():
     assert not np.array_equal(run1[0][0].params.src_x, run1[1][0].params.src_x)
     # what the workers computed is the reference on the same params
     for batch in first:
-        ref, _ = cutpaste_reference(batch.original, batch.params, patch_filter=BHPF)
+        ref, _ = cutpaste_reference(batch.original, batch.params, CutPasteOptions(patch_filter=BHPF))
         assert (batch.image - ref).abs().max() < 1e-5
 
 

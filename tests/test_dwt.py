@@ -6,7 +6,7 @@ import pytest
 import pywt
 import torch
 
-from fastfreq.dwt import MODES, WAVELETS, coeff_shapes, dwt2, dwt2_max_level, idwt2
+from fastfreq.wavelets.dwt import MODES, WAVELETS, coeff_shapes, dwt2, dwt2_max_level, idwt2
 
 PARITY_WAVELETS = ["haar", "db2", "db4", "sym4", "coif1", "bior2.2"]
 BACKENDS = ["numba", "torch"]

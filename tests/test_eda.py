@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fastfreq import eda
+from fastfreq.apps import eda
 from fastfreq.analysis import BAND_NAMES
 from fastfreq.data import make_synthetic_hdmap
 
@@ -60,8 +60,8 @@ def test_write_csv_round_trip(tmp_path):
 
 
 def test_recon_phase_and_cli(hdmap, tmp_path):
-    from fastfreq.cli import main
-    from fastfreq.train import save_checkpoint
+    from fastfreq.apps.cli import main
+    from fastfreq.models.draem import save_checkpoint
     from fastfreq.models.draem import DRAEM
 
     ckpt = save_checkpoint(tmp_path / "m.pt", DRAEM(recon_width=4, disc_width=4, depth=2), {"image_filter": None})

@@ -11,11 +11,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from conftest import ALL_FILTERS
-from fastfreq import FreqCutPasteCollate, FrequencyFilter, ScaledCutPaste, WaveletFeatures, dwt2, gpu, idwt2
-from fastfreq.ops import resolve_backend
+from fastfreq import FreqCutPasteCollate, FrequencyFilter, ScaledCutPaste, WaveletFeatures, dwt2, idwt2
+from fastfreq.backends import cuda_env, gpu
+from fastfreq.backends.options import CutPasteOptions
+from fastfreq.backends.dispatch import resolve_backend
 from test_gpu_orchestration import CASE_IDS, CASES, strategies
 
-pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and gpu.cupy_available()),
+pytestmark = pytest.mark.skipif(not (torch.cuda.is_available() and cuda_env.cupy_available()),
                                 reason="needs a CUDA device, CuPy and Numba's CUDA target")
 BHPF = FrequencyFilter("butterworth", "highpass", 0.2, 2)
 GEOMETRIES = {
@@ -53,10 +55,10 @@ def test_both_routes_and_float64():
     params = aug.sample_params(x.shape)
     ref, ref_mask = run(aug, x, params, "torch").image, run(aug, x, params, "torch").mask
     for work in (np.inf, 0):
-        with gpu.torch_stream(x.device) as stream:
-            out, mask = gpu.cutpaste_xp(gpu.to_cupy(x), params, patch_filter=BHPF, xp=gpu.require_cupy(),
-                                        kernels="cuda", stream=stream, fft_min_work=work)
-            out, mask = gpu.to_torch(out), gpu.to_torch(mask)
+        with cuda_env.torch_stream(x.device) as stream:
+            out, mask = gpu.cutpaste_xp(cuda_env.to_cupy(x), params, CutPasteOptions(patch_filter=BHPF),
+                                        xp=cuda_env.require_cupy(), kernels="cuda", stream=stream, fft_min_work=work)
+            out, mask = cuda_env.to_torch(out), cuda_env.to_torch(mask)
         assert (out - ref).abs().max().item() <= 1e-6 and torch.equal(mask, ref_mask)
 
 
@@ -99,15 +101,15 @@ def test_dwt2_equals_pywt(wavelet, mode):
 
 def test_zero_copy_views():
     t = torch.rand(4, 5, device="cuda")
-    a = gpu.to_cupy(t)
+    a = cuda_env.to_cupy(t)
     assert a.data.ptr == t.data_ptr()
-    assert gpu.to_torch(a).data_ptr() == t.data_ptr()
+    assert cuda_env.to_torch(a).data_ptr() == t.data_ptr()
     a[0, 0] = 7.0
     assert t[0, 0].item() == 7.0
 
 
 def test_runs_on_torchs_current_stream():
-    cp = gpu.require_cupy()
+    cp = cuda_env.require_cupy()
     side = torch.cuda.Stream()
     x = torch.rand(32, 1, 31, 95, device="cuda")
     aug = ScaledCutPaste(cut_h=(1, 2), cut_w=(10, 80), probability=1.0, patch_filter=BHPF, seed=2,
@@ -115,7 +117,7 @@ def test_runs_on_torchs_current_stream():
     params = aug.sample_params(x.shape)
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
-        with gpu.torch_stream(x.device) as stream:
+        with cuda_env.torch_stream(x.device) as stream:
             assert cp.cuda.get_current_stream().ptr == side.cuda_stream
             assert int(stream) == side.cuda_stream
         out = aug.apply(x, params)

@@ -18,9 +18,11 @@ if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
 import pywt  # noqa: E402
 import torch  # noqa: E402
 
-from fastfreq import FrequencyFilter, ScaledCutPaste, gpu  # noqa: E402
-from fastfreq.dwt import MODES, get_wavelet  # noqa: E402
-from fastfreq.reference import cutpaste_reference  # noqa: E402
+from fastfreq import FrequencyFilter, ScaledCutPaste  # noqa: E402
+from fastfreq.backends import gpu  # noqa: E402
+from fastfreq.backends.options import CutPasteOptions  # noqa: E402
+from fastfreq.wavelets.dwt import MODES, get_wavelet  # noqa: E402
+from fastfreq.backends.reference import cutpaste_reference  # noqa: E402
 from test_gpu_orchestration import CASE_IDS, CASES, ROUTES, strategies  # noqa: E402
 
 BHPF = FrequencyFilter("butterworth", "highpass", 0.2, 2)
@@ -33,11 +35,12 @@ def compare(x, aug, route, atol=1e-5):
     params = aug.sample_params(x.shape)
     options = dict(normalize=aug.normalize, patch_filter=aug.patch_filter, dual_path=aug.dual_path,
                    band_weight=aug.band_weight, image_filter=aug.image_filter)
-    ref, ref_mask = cutpaste_reference(x, params, **options)
+    options = CutPasteOptions(**options)
+    ref, ref_mask = cutpaste_reference(x, params, options)
     aug.backend = "numba"
     cpu = aug.apply(x, params).image
-    out, mask = gpu.cutpaste_xp(x.numpy(), params, xp=np, kernels="cuda", fft_min_work=ROUTES[route], **options)
-    twin, _ = gpu.cutpaste_xp(x.numpy(), params, xp=np, kernels="numpy", fft_min_work=ROUTES[route], **options)
+    out, mask = gpu.cutpaste_xp(x.numpy(), params, options, xp=np, kernels="cuda", fft_min_work=ROUTES[route])
+    twin, _ = gpu.cutpaste_xp(x.numpy(), params, options, xp=np, kernels="numpy", fft_min_work=ROUTES[route])
     out = torch.from_numpy(out)
     assert (out - ref).abs().max().item() <= atol
     assert (out - cpu).abs().max().item() <= atol

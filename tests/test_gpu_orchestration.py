@@ -11,10 +11,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from conftest import ALL_FILTERS, STRATEGY_CASES, strategies
-from fastfreq import FreqCutPasteCollate, FrequencyFilter, ScaledCutPaste, dwt2, gpu
-from fastfreq.dwt import MODES, get_wavelet
-from fastfreq.ops import resolve_backend
-from fastfreq.reference import cutpaste_reference, filter_reference
+from fastfreq import FreqCutPasteCollate, FrequencyFilter, ScaledCutPaste, dwt2
+from fastfreq.backends import cuda_env, gpu
+from fastfreq.wavelets.dwt import MODES, get_wavelet
+from fastfreq.backends.dispatch import resolve_backend
+from fastfreq.backends.options import CutPasteOptions
+from fastfreq.backends.reference import cutpaste_reference, filter_reference
 
 BHPF = FrequencyFilter("butterworth", "highpass", 0.2, 2)
 ROUTES = {"direct": np.inf, "cufft": 0}  # fft_min_work: every bucket direct, or every bucket through FFTs
@@ -24,14 +26,14 @@ CASE_IDS = [f"{f.shape}-{f.mode}-{s}" for f, s in CASES]
 
 
 def run_xp(x, params, kernels="numpy", route="direct", **options):
-    out, mask = gpu.cutpaste_xp(x.numpy(), params, xp=np, kernels=kernels, fft_min_work=ROUTES[route],
-                                **options)
+    out, mask = gpu.cutpaste_xp(x.numpy(), params, CutPasteOptions(**options), xp=np, kernels=kernels,
+                                fft_min_work=ROUTES[route])
     return torch.from_numpy(out), torch.from_numpy(mask)
 
 
 def check_against_reference(x, params, kernels="numpy", route="direct", atol=1e-5, **options):
     before = x.clone()
-    ref, ref_mask = cutpaste_reference(x, params, **options)
+    ref, ref_mask = cutpaste_reference(x, params, CutPasteOptions(**options))
     out, mask = run_xp(x, params, kernels, route, **options)
     assert out.dtype == x.dtype and out.shape == x.shape
     assert (out - ref).abs().max().item() <= atol
@@ -152,25 +154,25 @@ def fake_tensor(device):
 
 def test_auto_picks_cupy_for_cuda_only_when_available(monkeypatch):
     assert resolve_backend("auto", torch.zeros(1)) == "numba"
-    monkeypatch.setattr(gpu, "cupy_available", lambda: True)
+    monkeypatch.setattr(cuda_env, "cupy_available", lambda: True)
     assert resolve_backend("auto", fake_tensor("cuda")) == "cupy"
     assert resolve_backend("auto", torch.zeros(1)) == "numba"
-    monkeypatch.setattr(gpu, "cupy_available", lambda: False)
+    monkeypatch.setattr(cuda_env, "cupy_available", lambda: False)
     assert resolve_backend("auto", fake_tensor("cuda")) == "torch_batched"
 
 
 def test_cupy_backend_needs_a_cuda_tensor(monkeypatch):
-    monkeypatch.setattr(gpu, "_import_cupy", lambda: object())  # pretend CuPy is installed
+    monkeypatch.setattr(cuda_env, "_import_cupy", lambda: object())  # pretend CuPy is installed
     with pytest.raises(ValueError, match="needs a CUDA tensor"):
         resolve_backend("cupy", torch.zeros(1))
-    monkeypatch.setattr(gpu, "cupy_available", lambda: False)  # CuPy but no device / Numba CUDA target
+    monkeypatch.setattr(cuda_env, "cupy_available", lambda: False)  # CuPy but no device / Numba CUDA target
     with pytest.raises(RuntimeError, match="no usable Numba CUDA"):
         resolve_backend("cupy", fake_tensor("cuda"))
-    monkeypatch.setattr(gpu, "cupy_available", lambda: True)
+    monkeypatch.setattr(cuda_env, "cupy_available", lambda: True)
     assert resolve_backend("cupy", fake_tensor("cuda")) == "cupy"
 
 
-@pytest.mark.skipif(gpu._import_cupy() is not None, reason="CuPy is installed")
+@pytest.mark.skipif(cuda_env._import_cupy() is not None, reason="CuPy is installed")
 def test_cupy_backend_without_cupy_says_how_to_install():
     x = torch.rand(2, 1, 31, 95)
     aug = ScaledCutPaste(cut_h=(1, 2), cut_w=(10, 80), backend="cupy")  # the name alone is valid
@@ -181,7 +183,7 @@ def test_cupy_backend_without_cupy_says_how_to_install():
         BHPF(x, backend="cupy")
     with pytest.raises(ImportError, match=hint):
         dwt2(x, "haar", 1, backend="cupy")
-    assert not gpu.cupy_available()
+    assert not cuda_env.cupy_available()
     assert ScaledCutPaste(cut_h=(1, 2), cut_w=(10, 80))(x).image.shape == x.shape  # CPU unchanged
 
 
@@ -216,7 +218,7 @@ def test_spawn_pickling_and_the_on_device_form():
     aug = ScaledCutPaste(cut_h=(1, 2), cut_w=(10, 80), probability=1.0, patch_filter=BHPF, seed=0)
     collate = pickle.loads(pickle.dumps(FreqCutPasteCollate(aug)))
     batch = collate([Strips()[i] for i in range(3)])
-    ref, _ = cutpaste_reference(batch.original, batch.params, patch_filter=BHPF)
+    ref, _ = cutpaste_reference(batch.original, batch.params, CutPasteOptions(patch_filter=BHPF))
     assert (batch.image - ref).abs().max() <= 1e-5
     sizes = []
     for images in DataLoader(Strips(), batch_size=4):  # plain stacking, then augment "on the device"

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from fastfreq.data import FolderDataset
-from fastfreq.textures import (AREA_RANGE, DEFECT_KINDS, TEXTURE_KINDS, add_defect,
+from fastfreq.data.textures import (AREA_RANGE, DEFECT_KINDS, TEXTURE_KINDS, add_defect,
                                make_synthetic_textures, render_sample)
 
 SIZE = 64

@@ -7,8 +7,9 @@ import torch
 from fastfreq import FrequencyFilter, RadialWeight, ScaledCutPaste
 from fastfreq.data import HDMAPDataset, make_synthetic_hdmap
 from fastfreq.metrics import read_scores_csv
-from fastfreq.train import (augment_from_dict, augment_to_dict, evaluate, load_checkpoint, save_checkpoint,
-                            train_draem)
+from fastfreq.apps.draem import evaluate, train_draem
+from fastfreq.augment.config import augment_from_dict, augment_to_dict
+from fastfreq.models.draem import load_checkpoint, save_checkpoint
 
 TINY = dict(recon_width=4, disc_width=4, depth=2)
 BHPF = FrequencyFilter("butterworth", "highpass", 0.2, 2)

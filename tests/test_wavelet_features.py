@@ -7,7 +7,7 @@ import pywt
 import torch
 import torch.nn.functional as F
 
-from fastfreq.wavelet_features import SUBBAND_NAMES, WaveletFeatures
+from fastfreq.wavelets.features import SUBBAND_NAMES, WaveletFeatures
 
 RESNET18 = [(2, 64, 56, 56), (2, 128, 28, 28), (2, 256, 14, 14)]
 EFFICIENTNET_B0 = [(2, 40, 28, 28), (2, 80, 14, 14), (2, 112, 14, 14), (2, 192, 7, 7)]

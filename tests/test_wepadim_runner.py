@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from fastfreq.cli import main
+from fastfreq.apps.cli import main
 from fastfreq.metrics import image_auroc
 from conftest import tiny_backbone
-from fastfreq.textures import make_synthetic_textures
-from fastfreq.wepadim import evaluate_detector, fit_evaluate, run_grid, run_id
+from fastfreq.data.textures import make_synthetic_textures
+from fastfreq.apps.grid import run_grid, run_id
+from fastfreq.apps.wepadim import evaluate_detector, fit_evaluate
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import warnings
 
 import torch
 
-from ..._validate import check_float
+from fastfreq._validate import check_float
 
 
 def _check_embeddings(x, name: str = "embeddings") -> torch.Tensor:

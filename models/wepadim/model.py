@@ -23,8 +23,9 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from ..._validate import check_float, check_int
-from ...wavelet_features import WaveletFeatures
+from fastfreq._files import save_torch
+from fastfreq._validate import check_float, check_int
+from fastfreq.wavelets.features import WaveletFeatures
 from ..backbones import Backbone, load_backbone, preprocess, resize_crop
 from .gaussian import GaussianModel, GaussianStats, check_eps
 from .smoothing import gaussian_smooth
@@ -189,8 +190,7 @@ class GaussianDetector:
     def save(self, path) -> str:
         state = {"kind": type(self).__name__, "config": self.config(),
                  "gaussian": self._require_fit().state_dict()}
-        torch.save(state, str(path))
-        return str(path)
+        return save_torch(state, path)
 
     @staticmethod
     def load(path, device="cpu", weights="default"):

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..._validate import check_float
+from fastfreq._validate import check_float
 
 
 @functools.lru_cache(maxsize=32)

@@ -1,0 +1,212 @@
+"""Train and evaluate DRAEM on Scaled CutPaste batches (a plain PyTorch loop).
+
+``train_draem`` feeds ``FreqCutPasteCollate`` batches to DRAEM: the augmented
+image is the model input, the clean original the reconstruction target and the
+paste mask the segmentation target. With a whole-image filter on the augment
+(strategy 2) the input *and* the target are filtered, and ``evaluate`` must be
+given the same filter; ``save_checkpoint`` keeps it in the config as plain data
+(``fastfreq.augment.config``).
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from .._validate import check_float, check_positive_int
+from ..augment import FreqCutPasteCollate, ScaledCutPaste
+from ..augment.config import filter_to_dict
+from ..filters import FrequencyFilter
+from ..metrics import image_auroc, metric_or_none, pixel_auroc, write_scores_csv
+from ..models.draem import DRAEM, DraemLoss, anomaly_map_from_logits, image_score, mean_filter as box_filter
+
+DEFAULT_MEAN_FILTER = 21  # DRAEM's box size; clipped to the map's shorter side
+
+
+# ------------------------------------------------------------------ training
+class _TimedCollate:
+    """Wraps the collate and records its own run time in ``batch.extra`` (works in workers too)."""
+
+    def __init__(self, collate: FreqCutPasteCollate):
+        self.collate = collate
+
+    def __call__(self, samples):
+        start = time.perf_counter()
+        batch = self.collate(samples)
+        batch.extra["_collate_s"] = time.perf_counter() - start
+        return batch
+
+
+def _batches(loader, total_steps):
+    """Yield (step, next() seconds, batch) for ``total_steps`` steps, cycling epochs."""
+    step = 0
+    while step < total_steps:
+        it = iter(loader)
+        while step < total_steps:
+            start = time.perf_counter()
+            try:
+                batch = next(it)
+            except StopIteration:
+                break
+            yield step, time.perf_counter() - start, batch
+            step += 1
+
+
+def train_draem(train_dataset, augment: ScaledCutPaste, *, epochs: int | None = None, steps: int | None = None,
+                batch_size: int = 16, lr: float = 1e-3, weight_decay: float = 1e-4, seed: int = 0,
+                num_workers: int = 0, model_kwargs: dict | None = None, loss_kwargs: dict | None = None,
+                lr_schedule: str = "cosine", device="cpu", progress: bool = True, callback=None):
+    """Train DRAEM on ``train_dataset`` augmented by ``augment``; return ``(model, history)``.
+
+    Give ``epochs`` or ``steps`` (one of them). Samples may be tensors, tuples
+    or dicts with an ``"image"`` key. Optimiser: AdamW; ``lr_schedule``
+    "cosine" (to 0 at the last step) or "constant". Seeds: ``torch.manual_seed``
+    and the DataLoader generator from ``seed``; the patches come from
+    ``augment.seed`` (or, when None, from the seeded torch generator).
+
+    ``history``: per-step lists ``loss``, ``l2``, ``ssim``, ``focal``, ``lr``,
+    ``data_s`` (time in the DataLoader's next()), ``collate_s`` (the collate
+    alone), ``compute_s`` (forward/backward/step); totals ``train_s``, and
+    ``collate_fraction`` = data / (data + compute) with ``augment_fraction`` =
+    collate / (data + compute), both over steps after the first (which holds
+    one-off costs such as loading the Numba kernels); ``steps``, ``epochs``,
+    ``batch_size``, ``image_filter`` (plain data, or None).
+
+    ``callback(step, model, history)``, if given, runs after every step (e.g.
+    to evaluate on the side); the model is put back in training mode after it.
+    """
+    if not isinstance(augment, ScaledCutPaste):
+        raise TypeError(f"augment must be a ScaledCutPaste, got {type(augment).__name__}")
+    if (epochs is None) == (steps is None):
+        raise ValueError("give exactly one of epochs or steps")
+    epochs, steps = check_positive_int("epochs", epochs, True), check_positive_int("steps", steps, True)
+    batch_size = check_positive_int("batch_size", batch_size)
+    lr, weight_decay = check_float("lr", lr), check_float("weight_decay", weight_decay)
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+        raise ValueError(f"num_workers must be an integer >= 0, got {num_workers!r}")
+    if lr_schedule not in ("cosine", "constant"):
+        raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {lr_schedule!r}")
+    if len(train_dataset) == 0:
+        raise ValueError("train_dataset is empty")
+
+    torch.manual_seed(seed)
+    batch_size = min(batch_size, len(train_dataset))  # drop_last never leaves an epoch empty
+    loader = DataLoader(train_dataset, batch_size=batch_size, shuffle=True, drop_last=True,
+                        num_workers=num_workers, collate_fn=_TimedCollate(FreqCutPasteCollate(augment)),
+                        generator=torch.Generator().manual_seed(seed), persistent_workers=num_workers > 0)
+    total = steps if steps is not None else epochs * len(loader)
+    model = DRAEM(**(model_kwargs or {})).to(device).train()
+    criterion = DraemLoss(**(loss_kwargs or {}))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    schedule = (lambda s: 0.5 * (1 + math.cos(math.pi * s / total))) if lr_schedule == "cosine" else (lambda s: 1.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+    keys = ("loss", "l2", "ssim", "focal", "lr", "data_s", "collate_s", "compute_s")
+    history = {k: [] for k in keys}
+    bar = tqdm(total=total, desc="train draem", disable=not progress, leave=False)
+    start_all = time.perf_counter()
+    for step, data_s, batch in _batches(loader, total):
+        start = time.perf_counter()
+        batch = batch.to(device)
+        target = augment.filter_image(batch.original)  # strategy 2: the target lives in the filtered domain too
+        reconstruction, logits = model(batch.image)
+        loss, parts = criterion(target, reconstruction, batch.mask, logits)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower the learning rate")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        history["lr"].append(optimizer.param_groups[0]["lr"])
+        scheduler.step()
+        history["loss"].append(loss.item())
+        for name, value in parts.items():
+            history[name].append(value.item())
+        history["data_s"].append(data_s)
+        history["collate_s"].append(float(batch.extra["_collate_s"]))
+        history["compute_s"].append(time.perf_counter() - start)
+        bar.update(1)
+        bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
+        if callback is not None:
+            callback(step, model, history)
+            model.train()
+    bar.close()
+    history["train_s"] = time.perf_counter() - start_all
+    history.update(_time_fractions(history))
+    history.update(steps=total, epochs=total / len(loader), batch_size=batch_size,
+                   image_filter=filter_to_dict(augment.image_filter))
+    return model.eval(), history
+
+
+def _time_fractions(history: dict) -> dict:
+    """Share of the step time spent waiting for batches, skipping the warm-up step."""
+    skip = 1 if len(history["loss"]) > 1 else 0
+    data = float(np.sum(history["data_s"][skip:]))
+    collate = float(np.sum(history["collate_s"][skip:]))
+    compute = float(np.sum(history["compute_s"][skip:]))
+    step = data + compute
+    return {"collate_fraction": data / step if step > 0 else 0.0,
+            "augment_fraction": collate / step if step > 0 else 0.0,
+            "step_ms": 1000 * step / max(len(history["loss"]) - skip, 1)}
+
+
+# ---------------------------------------------------------------- evaluation
+def _sample_fields(sample):
+    """(image, label, mask or None, path) of a dataset item."""
+    if isinstance(sample, dict):
+        return sample["image"], int(sample.get("label", 0)), sample.get("mask"), str(sample.get("path", ""))
+    if isinstance(sample, (tuple, list)):
+        return sample[0], int(sample[1]) if len(sample) > 1 else 0, None, ""
+    return sample, 0, None, ""
+
+
+@torch.no_grad()
+def predict_maps(model: DRAEM, images: torch.Tensor, image_filter: FrequencyFilter | None = None,
+                 batch_size: int = 64, device="cpu") -> torch.Tensor:
+    """Anomaly maps (N, 1, H, W) of ``images`` (N, C, H, W), filtered first if ``image_filter``."""
+    model = model.to(device).eval()
+    maps = []
+    for chunk in torch.split(images, batch_size):
+        if image_filter is not None:
+            chunk = image_filter(chunk)
+        maps.append(anomaly_map_from_logits(model(chunk.to(device))[1]).cpu())
+    return torch.cat(maps)
+
+
+def evaluate(model: DRAEM, test_dataset, *, batch_size: int = 64, image_filter: FrequencyFilter | None = None,
+             mean_filter: int | None = DEFAULT_MEAN_FILTER, csv_path=None, device="cpu",
+             return_maps: bool = False) -> dict:
+    """Score ``test_dataset``: image AUROC, pixel AUROC (when items carry masks), per-image scores.
+
+    ``image_filter`` must be the whole-image filter the model was trained with
+    (None if none). Image score = max of the ``mean_filter``-box-filtered
+    anomaly map. Returns ``image_auroc`` (None if only one class is present),
+    ``pixel_auroc`` (None without masks or with one class), ``scores``,
+    ``labels``, ``paths``, ``csv`` (the written path or None) and, with
+    ``return_maps``, ``maps`` (N, 1, H, W) and ``images``.
+    """
+    batch_size = check_positive_int("batch_size", batch_size)
+    if len(test_dataset) == 0:
+        raise ValueError("test_dataset is empty")
+    fields = [_sample_fields(test_dataset[i]) for i in range(len(test_dataset))]
+    images = torch.stack([f[0] for f in fields]).float()
+    labels = np.array([f[1] for f in fields], dtype=np.int64)
+    paths = [f[3] for f in fields]
+    maps = predict_maps(model, images, image_filter, batch_size, device)
+    scores = image_score(maps, mean_filter).numpy().astype(np.float64)
+    result = {"image_auroc": metric_or_none(image_auroc, labels, scores), "pixel_auroc": None,
+              "scores": scores, "labels": labels, "paths": paths, "csv": None}
+    if all(f[2] is not None for f in fields):
+        masks = torch.stack([torch.as_tensor(f[2]) for f in fields])
+        result["pixel_auroc"] = metric_or_none(pixel_auroc, (masks > 0.5).int(), maps)
+    if csv_path is not None:
+        result["csv"] = write_scores_csv(csv_path, paths, labels, scores)
+    if return_maps:
+        result.update(maps=maps, images=images, smoothed=box_filter(maps, mean_filter))
+    return result
+
+
+__all__ = ["train_draem", "evaluate", "predict_maps"]

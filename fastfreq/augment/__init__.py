@@ -1,0 +1,8 @@
+"""Frequency-filtered Scaled CutPaste: host-side sampling (``params``), the batched augmentation
+(``cutpaste``), the DataLoader collate (``collate``), plain-data settings (``config``) and shared
+presets (``presets``)."""
+from .collate import FreqCutPasteCollate
+from .cutpaste import AugmentedBatch, ScaledCutPaste
+from .params import CutPasteParams, sample_params
+
+__all__ = ["AugmentedBatch", "CutPasteParams", "FreqCutPasteCollate", "ScaledCutPaste", "sample_params"]

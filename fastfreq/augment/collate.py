@@ -1,0 +1,110 @@
+"""``FreqCutPasteCollate``: Scaled CutPaste as a DataLoader ``collate_fn``."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch.utils.data import default_collate, get_worker_info
+
+from ..backends.cuda_env import in_forked_child
+from ..backends.numba_cpu import limit_threads
+from .cutpaste import AugmentedBatch, ScaledCutPaste
+
+
+class FreqCutPasteCollate:
+    """Stack samples and augment the batch with a ``ScaledCutPaste``.
+
+    ``FreqCutPasteCollate(augment)`` or ``FreqCutPasteCollate(**kwargs)`` (the
+    ScaledCutPaste arguments). Samples may be tensors (C, H, W), ``(tensor,
+    target, ...)`` tuples or dicts with an ``"image"`` key; the other fields are
+    collated with torch's ``default_collate`` into ``batch.extra`` (tuples:
+    ``"target"``, ``"field2"``, ...; dicts: their own keys).
+
+    Randomness: in the main process params come from
+    ``default_rng([seed, draw])`` where ``draw`` is taken once from torch's
+    global generator when seed is None. In a worker the generator is
+    ``default_rng([seed or 0, worker_seed])`` with PyTorch's per-worker,
+    per-epoch seed, so a seeded DataLoader ``generator`` makes runs reproducible
+    while each worker and each epoch draw differently.
+
+    Inside a worker the Numba kernels use as many threads as torch does there
+    (one, by default), so workers do not oversubscribe the cores.
+
+    ``device``: move the stacked images there before augmenting (e.g.
+    ``"cuda"``: the augmentation then runs on the GPU, ``backend="cupy"``
+    under "auto" when CuPy is installed). GPU augmentation (``device`` CUDA or
+    ``backend="cupy"``) is refused inside a forked worker, where CUDA cannot
+    be used: use it with ``num_workers=0``, with
+    ``multiprocessing_context="spawn"``, or collate plain batches and call the
+    ``ScaledCutPaste`` on ``batch.to("cuda")`` in the training step
+    (docs/gpu.md).
+    """
+
+    def __init__(self, augment: ScaledCutPaste | None = None, *, device=None, **kwargs):
+        if augment is None:
+            augment = ScaledCutPaste(**kwargs)
+        elif kwargs:
+            raise ValueError("give either a ScaledCutPaste or its keyword arguments, not both")
+        if not isinstance(augment, ScaledCutPaste):
+            raise TypeError(f"augment must be a ScaledCutPaste, got {type(augment).__name__}")
+        self.augment = augment
+        self.device = None if device is None else torch.device(device)
+        self._rng = None
+        self._rng_key = None
+
+    def __repr__(self) -> str:
+        device = "" if self.device is None else f", device={str(self.device)!r}"
+        return f"FreqCutPasteCollate({self.augment!r}{device})"
+
+    def _generator(self) -> np.random.Generator:
+        info = get_worker_info()
+        seed = self.augment.seed
+        key = (os.getpid(), None if info is None else info.seed)
+        if self._rng is None or key != self._rng_key:
+            if info is not None:
+                self._rng = np.random.default_rng([0 if seed is None else seed, info.seed])
+                limit_threads(torch.get_num_threads())
+            elif seed is None:
+                self._rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
+            else:
+                self._rng = np.random.default_rng(seed)
+            self._rng_key = key
+        return self._rng
+
+    def __call__(self, samples) -> AugmentedBatch:
+        if len(samples) == 0:
+            raise ValueError("samples must not be empty")
+        on_gpu = self.augment.backend == "cupy" or (self.device is not None and self.device.type == "cuda")
+        if on_gpu and get_worker_info() is not None and in_forked_child():
+            raise RuntimeError(
+                "FreqCutPasteCollate: GPU augmentation cannot run in a forked DataLoader worker (CUDA does not "
+                "survive fork). Either collate without augmentation and apply ScaledCutPaste(...) to "
+                "batch.to('cuda') in the training step, or create the DataLoader with "
+                "multiprocessing_context='spawn' (or num_workers=0). See docs/gpu.md.")
+        images, extra = _split_samples(samples)
+        if self.device is not None:
+            images = images.to(self.device)
+        batch = self.augment(images, rng=self._generator())
+        batch.extra = extra
+        return batch
+
+
+def _split_samples(samples):
+    first = samples[0]
+    if isinstance(first, torch.Tensor):
+        return torch.stack(list(samples)), {}
+    if isinstance(first, dict):
+        if "image" not in first:
+            raise ValueError(f"dict samples need an 'image' key, got keys {sorted(first)}")
+        images = torch.stack([s["image"] for s in samples])
+        rest = [{k: v for k, v in s.items() if k != "image"} for s in samples]
+        return images, (default_collate(rest) if rest[0] else {})
+    if isinstance(first, (tuple, list)):
+        if not isinstance(first[0], torch.Tensor):
+            raise TypeError(f"tuple samples must start with an image tensor, got {type(first[0]).__name__}")
+        images = torch.stack([s[0] for s in samples])
+        columns = list(zip(*[s[1:] for s in samples]))
+        names = ["target"] + [f"field{i}" for i in range(2, len(columns) + 1)]
+        return images, {n: default_collate(list(c)) for n, c in zip(names, columns)}
+    raise TypeError(f"samples must be tensors, (tensor, ...) tuples or dicts with 'image', got {type(first).__name__}")
