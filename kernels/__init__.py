@@ -1,1 +1,1 @@
-"""Compiled kernels (Numba CPU; GPU later). Installed as ``fastfreq.kernels``."""
+"""Compiled kernels: Numba on the CPU, Numba CUDA on the GPU (with NumPy twins). Installed as ``fastfreq.kernels``."""

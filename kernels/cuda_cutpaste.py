@@ -1,4 +1,4 @@
-"""Numba CUDA kernels of the GPU Scaled CutPaste (orchestrated by ``fastfreq.gpu``).
+"""Numba CUDA kernels of the GPU Scaled CutPaste (orchestrated by ``fastfreq.backends.gpu``).
 
 Per applied sample one patch, described by a row of ``ip`` (int64):
 ``[b, src_y, src_x, dst_y, dst_x, h, w, scratch offset]`` and of ``fp``

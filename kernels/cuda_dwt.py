@@ -1,6 +1,6 @@
-"""One level of the 2-D DWT analysis as a Numba CUDA kernel (orchestrated by ``fastfreq.gpu``).
+"""One level of the 2-D DWT analysis as a Numba CUDA kernel (orchestrated by ``fastfreq.backends.gpu``).
 
-Boundary modes come from the host index tables of ``fastfreq.dwt._analysis_axis``
+Boundary modes come from the host index tables of ``fastfreq.backends.dwt_tables.analysis_axis``
 (the same tables the CPU kernel reads at the edges): output k along an axis is
 ``sum_m lo[k, m] * x[idx[k, m]]`` (and ``hi`` for the detail), m < cnt[k].
 

@@ -1,6 +1,6 @@
 """NumPy twins of the CUDA kernels (``cuda_cutpaste``, ``cuda_dwt``): same arguments, same math.
 
-They let the GPU orchestration (``fastfreq.gpu`` with NumPy standing in for
+They let the GPU orchestration (``fastfreq.backends.gpu`` with NumPy standing in for
 CuPy) run in the ordinary CI test run, where Numba's CUDA simulator is off.
 Each twin computes what its kernel computes, vectorised per patch instead of
 per thread: the direct DFT with the same twiddle table and half-spectrum

@@ -1,6 +1,6 @@
 """Separable 2-D DWT analysis and synthesis, one level, parallel over planes (CPU).
 
-Boundary modes are index maps built once on the host (``fastfreq.dwt``): per
+Boundary modes are index maps built once on the host (``fastfreq.backends.dwt_tables``): per
 axis a table where output ``k`` is ``sum_m w[k, m] * x[idx[k, m]]`` over
 in-range samples only; no padded copy of the input is ever made.
 

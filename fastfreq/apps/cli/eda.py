@@ -3,10 +3,10 @@ from __future__ import annotations
 
 
 def add_eda(sub):
-    p = sub.add_parser("eda", help="frequency EDA of the research plan: CSV tables and PNG figures",
+    p = sub.add_parser("eda", help="frequency EDA of HDMAP data: CSV tables and PNG figures",
                        description="phase1: band energy of normal vs fault images and mean spectra; "
                                    "cutpaste: what Scaled CutPaste does to the spectrum; filters: the pasted "
-                                   "difference under each filter of the plan (same params for all); recon: bands "
+                                   "difference under each patch filter (same params for all); recon: bands "
                                    "of a DRAEM checkpoint's reconstruction error (FAIR's frequency bias).")
     p.add_argument("phase", choices=("phase1", "cutpaste", "filters", "recon"))
     p.add_argument("--data", required=True, metavar="ROOT", help="HDMAP root with domain_X folders")
