@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from conftest import ALL_FILTERS, STRATEGY_CASES, strategies
 from fastfreq import FreqCutPasteCollate, FrequencyFilter, ScaledCutPaste, dwt2
-from fastfreq.backends import cuda_env, gpu
+from fastfreq.backends import cuda_env, device_cache, gpu
 from fastfreq.wavelets.dwt import MODES, get_wavelet
 from fastfreq.backends.dispatch import resolve_backend
 from fastfreq.backends.options import CutPasteOptions
@@ -79,16 +79,16 @@ def test_strip_geometry_float64_and_area_ratio():
 
 
 def test_last_partial_batch_and_bounded_mask_cache(monkeypatch):
-    monkeypatch.setattr(gpu, "_MASKS", gpu._LRU(3))
+    monkeypatch.setattr(device_cache, "MASKS", device_cache.LRU(3))
     aug = ScaledCutPaste(cut_h=(1, 4), cut_w=(1, 6), probability=0.9, patch_filter=BHPF, image_filter=BHPF, seed=4)
     for B, H, W in [(8, 9, 13), (3, 9, 13), (1, 9, 13), (2, 10, 12), (2, 11, 12), (2, 12, 12), (3, 9, 13)]:
         x = torch.rand(B, 2, H, W)
         check_against_reference(x, aug.sample_params(x.shape), patch_filter=BHPF, image_filter=BHPF)
-        assert len(gpu._MASKS) <= 3
+        assert len(device_cache.MASKS) <= 3
 
 
 def test_lru_evicts_least_recently_used():
-    cache, made = gpu._LRU(2), []
+    cache, made = device_cache.LRU(2), []
     for key in ["a", "b", "a", "c", "b"]:
         cache.get(key, lambda k=key: made.append(k) or k)
     assert made == ["a", "b", "c", "b"] and list(cache.data) == ["c", "b"]
@@ -119,7 +119,7 @@ def test_filter_xp_equals_reference(filt):
     for shape in [(3, 2, 31, 95), (2, 1, 16, 17)]:
         x = torch.rand(*shape)
         H, W = shape[-2:]
-        got = gpu.filter_xp(x.numpy().reshape(-1, H, W), gpu.mask_half(np, filt, H, W), np)
+        got = gpu.filter_xp(x.numpy().reshape(-1, H, W), device_cache.mask_half(np, filt, H, W), np)
         assert got.dtype == np.float32
         ref = filter_reference(x, filt).numpy().reshape(-1, H, W)
         assert np.abs(got - ref).max() <= 1e-5

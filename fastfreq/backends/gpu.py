@@ -24,137 +24,24 @@ one large size) uses a batched cuFFT instead.
 """
 from __future__ import annotations
 
-import collections
-
 import numpy as np
 import torch
 
 from .cuda_env import require_cupy, to_cupy, torch_stream
+from .cuda_launch import Kernels, irfft2, rfft2, threads_per_block
+from .device_cache import DIRECT_MAX_N, TABLES, device_key, mask_half, twiddles, upload
 from .dwt_tables import analysis_axis, filter_bank
 
-DIRECT_MAX_N = 512  # largest patch side for the direct DFT (twiddle table size)
 FFT_MIN_WORK = 2 ** 27  # complex multiply-adds of a size bucket above which it goes to cuFFT
-MASK_CACHE_SIZE = 64
-TABLE_CACHE_SIZE = 256
-
-
-# ----------------------------------------------------------------------------- bounded caches
-
-class _LRU:
-    def __init__(self, maxsize: int):
-        self.maxsize = maxsize
-        self.data = collections.OrderedDict()
-
-    def get(self, key, make):
-        if key in self.data:
-            self.data.move_to_end(key)
-            return self.data[key]
-        value = self.data[key] = make()
-        if len(self.data) > self.maxsize:
-            self.data.popitem(last=False)
-        return value
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-
-_MASKS = _LRU(MASK_CACHE_SIZE)  # whole-image half-spectrum masks
-_TABLES = _LRU(TABLE_CACHE_SIZE)  # DWT index tables, twiddle tables
-
-
-def clear_caches() -> None:
-    """Drop the device-side masks and tables (CuPy's FFT plan cache: ``cupy.fft.config``)."""
-    _MASKS.data.clear()
-    _TABLES.data.clear()
-
-
-def _upload(xp, a):
-    """A cached table on the device, its copy finished (it may be read later on another stream)."""
-    d = xp.asarray(a)
-    if xp is not np:
-        xp.cuda.get_current_stream().synchronize()  # once per cached table
-    return d
-
-
-def _device_key(xp):
-    return "cpu" if xp is np else xp.cuda.Device().id
-
-
-def mask_half(xp, filt, h: int, w: int):
-    """float32 (h, w // 2 + 1) mask of ``filt`` on the device, cached per (h, w, filter, device)."""
-    key = (h, w, tuple(filt.spec().tolist()), _device_key(xp))
-    return _MASKS.get(key, lambda: _upload(xp, filt.mask_half(h, w)))
-
-
-def _twiddles(xp, dtype):
-    from ..kernels.cuda_cutpaste import twiddles
-
-    key = ("twiddles", np.dtype(dtype).name, _device_key(xp))
-    return _TABLES.get(key, lambda: tuple(_upload(xp, t) for t in twiddles(DIRECT_MAX_N, dtype)))
-
-
-# ----------------------------------------------------------------------------- launching
-
-def _threads(want: int) -> int:
-    from numba import config
-
-    return min(want, 16) if config.ENABLE_CUDASIM else want  # the simulator runs a thread per thread
-
-
-class _Kernels:
-    """``run(name, grid, threads, *args)`` on the CUDA kernels or their NumPy twins."""
-
-    def __init__(self, kind: str, stream=None, xp=np):
-        if kind == "cuda" and stream is None:  # launch where CuPy works: its current stream
-            from numba import cuda
-
-            ptr = 0 if xp is np else xp.cuda.get_current_stream().ptr
-            stream = cuda.external_stream(ptr) if ptr else 0
-        if kind == "cuda":
-            from ..kernels import cuda_cutpaste, cuda_dwt
-
-            self.modules = (cuda_cutpaste, cuda_dwt)
-        elif kind == "numpy":
-            from ..kernels import cuda_twin
-
-            self.modules = (cuda_twin,)
-        else:
-            raise ValueError(f"kernels must be 'cuda' or 'numpy', got {kind!r}")
-        self.kind, self.stream = kind, stream
-
-    def run(self, name, grid, threads, *args):
-        fn = next(getattr(m, name) for m in self.modules if hasattr(m, name))
-        if self.kind == "numpy":
-            fn(*args)
-        else:
-            from ..kernels.cuda_cutpaste import launch
-
-            launch(fn, grid, _threads(threads), self.stream, *args)
-
-
-def _rfft2(xp, a):
-    if xp is np:
-        return np.fft.rfft2(a)
-    import cupyx.scipy.fft as cfft
-
-    return cfft.rfft2(a)
-
-
-def _irfft2(xp, a, s):
-    if xp is np:
-        return np.fft.irfft2(a, s=s)
-    import cupyx.scipy.fft as cfft
-
-    return cfft.irfft2(a, s=s, overwrite_x=True)  # c2r destroys its input anyway: no defensive copy
 
 
 # ----------------------------------------------------------------------------- orchestration
 
 def filter_xp(x, mask, xp=np):
     """``irfft2(rfft2(x) * mask)`` over the last two dims: batched FFTs and one in-place multiply."""
-    spec = _rfft2(xp, x)
+    spec = rfft2(xp, x)
     spec *= mask
-    return _irfft2(xp, spec, x.shape[-2:]).astype(x.dtype, copy=False)
+    return irfft2(xp, spec, x.shape[-2:]).astype(x.dtype, copy=False)
 
 
 def _packed_specs(options):
@@ -188,7 +75,7 @@ def cutpaste_xp(images, params, options, *, xp=np, kernels="cuda", stream=None, 
     the other backends: images are not modified.
     """
     B, C, H, W = images.shape
-    run = _Kernels(kernels, stream, xp).run
+    run = Kernels(kernels, stream, xp).run
     if out is None:
         out = images.copy()
     if mask is None:
@@ -213,7 +100,7 @@ def cutpaste_xp(images, params, options, *, xp=np, kernels="cuda", stream=None, 
         fs, knots, weights = packed_d[:10], packed_d[10:10 + nk], packed_d[10 + nk:]
         banded = options.band_weight is not None
         if n_direct:
-            tw_re, tw_im = _twiddles(xp, images.dtype)
+            tw_re, tw_im = twiddles(xp, images.dtype)
             total = max(int(spec_len[:n_direct].sum()), 1)
             scr_re, scr_im = xp.empty(total, images.dtype), xp.empty(total, images.dtype)
             big = int((h[:n_direct] * (w[:n_direct] // 2 + 1)).max()) > 512
@@ -227,10 +114,10 @@ def cutpaste_xp(images, params, options, *, xp=np, kernels="cuda", stream=None, 
             patches = xp.empty((n, C, hh, ww), images.dtype)
             peaks = xp.empty(n, np.float64)
             run("gather_peak", (n,), 256, images, patches, peaks, ip_d[start:stop])
-            spec = _rfft2(xp, patches)
+            spec = rfft2(xp, patches)
             real = spec.view(images.dtype)  # (n, C, hh, 2 * (ww // 2 + 1)): the kernel scales re and im
             run("weight_mul", (n,), 256, real, fp_d[start:stop], fs, knots, weights, banded, ww)
-            y = _irfft2(xp, spec, (hh, ww)).astype(images.dtype, copy=False)
+            y = irfft2(xp, spec, (hh, ww)).astype(images.dtype, copy=False)
             run("scatter_add", (n, C), 256, y, out, mask, peaks, ip_d[start:stop], fp_d[start:stop], options.normalize)
             start = stop
     if options.image_filter is not None:
@@ -242,15 +129,15 @@ def dwt2_xp(planes, wav, level: int, mode: str, xp=np, kernels="cuda", stream=No
     """``level`` analysis levels of (N, H, W) ``planes``: (cA, [(cH, cV, cD) per level 1..J]) as xp arrays.
 
     ``empty(shape, dtype)`` allocates each level's (4, N, h, w) output (default ``xp.empty``)."""
-    run = _Kernels(kernels, stream, xp).run
+    run = Kernels(kernels, stream, xp).run
     empty = empty or xp.empty
     key, dt = filter_bank(wav), np.dtype(planes.dtype).name
 
     def table(n):
         def make():
             idx, lo, hi, cnt = analysis_axis(n, key, mode, dt)[:4]
-            return tuple(_upload(xp, a) for a in (idx, lo, hi, cnt))
-        return _TABLES.get(("dwt", n, key, mode, dt, _device_key(xp)), make)
+            return tuple(upload(xp, a) for a in (idx, lo, hi, cnt))
+        return TABLES.get(("dwt", n, key, mode, dt, device_key(xp)), make)
 
     cur, details = planes, []
     for _ in range(level):
@@ -258,7 +145,7 @@ def dwt2_xp(planes, wav, level: int, mode: str, xp=np, kernels="cuda", stream=No
         th, tw = table(H), table(W)
         out = empty((4, N, th[0].shape[0], tw[0].shape[0]), planes.dtype)
         threads = 256
-        run("dwt2_level", (-(-out[0].size // _threads(threads)),), threads, cur, out, *th, *tw,
+        run("dwt2_level", (-(-out[0].size // threads_per_block(threads)),), threads, cur, out, *th, *tw,
             planes.dtype.type(0))
         details.append((out[1], out[2], out[3]))
         cur = out[0]
