@@ -17,9 +17,7 @@ def project(pytester):
     (pytester.path / "tests" / "conftest.py").write_text("VALUE = 1\n")
     (pytester.path / "tests" / "test_unit.py").write_text("from conftest import VALUE\n\ndef test_unit():\n"
                                                            "    assert VALUE == 1\n")
-    pytester.mkdir("benchmarks")
-    (pytester.path / "benchmarks" / "__init__.py").write_text("")
-    (pytester.path / "benchmarks" / "conftest.py").write_text("OTHER = 2\n")
+    pytester.mkdir("benchmarks")  # no __init__.py: the outer run may hold the real `benchmarks` package
     (pytester.path / "benchmarks" / "test_bench_x.py").write_text("def test_x(benchmark):\n"
                                                                    "    benchmark(sum, [1, 2])\n")
     return pytester
