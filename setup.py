@@ -7,6 +7,7 @@ PACKAGE_DIR = {
     "fastfreq.kernels": "kernels",
     "fastfreq.models": "models",
 }
+GPU_CU12 = ["cupy-cuda12x>=13", "numba-cuda[cu12]>=0.19"]
 
 setup(
     name="fastfreq",
@@ -35,7 +36,11 @@ setup(
     ],
     extras_require={
         "dev": ["pytest>=7", "pytest-benchmark>=4", "scipy>=1.9", "efficientnet-lite-pytorch>=0.1"],
-        "gpu": ["cupy-cuda12x>=13", "numba-cuda[cu12]"],  # CuPy + Numba's CUDA target (not yet run on a GPU)
+        # CuPy + Numba's CUDA target (not yet run on a GPU), one extra per CUDA major: pick the one
+        # matching `torch.version.cuda`. numba-cuda 0.19 is the first with both the cu12 and cu13 extras.
+        "gpu-cu12": GPU_CU12,
+        "gpu-cu13": ["cupy-cuda13x>=13.6", "numba-cuda[cu13]>=0.19"],  # cupy-cuda13x starts at 13.6
+        "gpu": GPU_CU12,  # kept as an alias of gpu-cu12
         "bench": ["ptwt", "pytorch_wavelets", "setuptools<81"],
     },
     entry_points={"console_scripts": ["fastfreq=fastfreq.apps.cli:main"]},

@@ -1,6 +1,6 @@
 """Run the benchmark suite once and print throughput ratios against the baselines.
 
-    python benchmarks/report.py [-k EXPR] [--json PATH]
+    python benchmarks/report.py [-k EXPR] [--json PATH] [--table PATH] [PYTEST OPTIONS]
 
 Ratios are taken from medians measured side by side in this one run:
 ``ratio = baseline median / backend median`` (higher is faster). The baseline
@@ -50,27 +50,36 @@ def table(results: dict) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 allow_abbrev=False)
     ap.add_argument("-k", default=None, help="pytest -k expression selecting benchmarks")
     ap.add_argument("--json", default=None, help="keep pytest-benchmark's JSON here")
-    args = ap.parse_args()
+    ap.add_argument("--table", default=None, help="also write the machine line and the ratio table here")
+    args, pytest_args = ap.parse_known_args()  # the rest goes to pytest, e.g. --benchmark-max-time=0.5
     here = os.path.dirname(os.path.abspath(__file__))
     path = args.json or os.path.join(tempfile.mkdtemp(), "bench.json")
     cmd = [sys.executable, "-m", "pytest", here, "-q", "-p", "no:cacheprovider", "--benchmark-only",
            "--benchmark-min-rounds=7", "--benchmark-warmup=on", f"--benchmark-json={path}"]
     if args.k:
         cmd += ["-k", args.k]
+    cmd += pytest_args
     load_before = os.getloadavg()[0]
     rc = subprocess.call(cmd)
     if rc != 0:
         return rc
+    if not os.path.exists(path):  # pytest-benchmark writes no JSON when every benchmark was skipped
+        print("\nNo benchmark ran (all skipped or deselected): no table.")
+        return 0
     with open(path) as f:
         results = json.load(f)
     info = results["machine_info"]
-    print(f"\nMachine: {cpu_name()}, {os.cpu_count()} cores; torch {info.get('torch')} "
-          f"({info.get('torch_threads')} threads), numba {info.get('numba')} ({info.get('numba_threads')} threads); "
-          f"1-min load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after\n")
-    print(table(results))
+    report = (f"Machine: {cpu_name()}, {os.cpu_count()} cores; torch {info.get('torch')} "
+              f"({info.get('torch_threads')} threads), numba {info.get('numba')} ({info.get('numba_threads')} threads); "
+              f"1-min load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after\n\n{table(results)}")
+    print("\n" + report)
+    if args.table:
+        with open(args.table, "w") as f:
+            f.write(report + "\n")
     return 0
 
 
