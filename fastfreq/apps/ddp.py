@@ -69,6 +69,20 @@ def sharded_stats(model, dataset, progress: bool = False):
     return stats.all_reduce()
 
 
+def assign(costs, world: int) -> list:
+    """The rank of each job: longest first, each to the least loaded rank (ties: the lower rank, then order).
+
+    Deterministic, so every rank computes the same split without talking.
+    """
+    load = [0.0] * world
+    owner = [0] * len(costs)
+    for i in sorted(range(len(costs)), key=lambda i: (-costs[i], i)):
+        r = min(range(world), key=lambda r: (load[r], r))
+        owner[i] = r
+        load[r] += costs[i]
+    return owner
+
+
 def gather_to_main(obj) -> list | None:
     """``[obj of rank 0, obj of rank 1, ...]`` on rank 0 (picklable objects), None on the other ranks."""
     if not active():
@@ -113,5 +127,5 @@ def barrier() -> None:
         dist.barrier()
 
 
-__all__ = ["active", "barrier", "broadcast_buffers", "gather_to_main", "mean_over_ranks", "process_group", "shard", "sharded_stats",
+__all__ = ["active", "assign", "barrier", "broadcast_buffers", "gather_to_main", "mean_over_ranks", "process_group", "shard", "sharded_stats",
            "wrap"]
