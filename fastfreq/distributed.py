@@ -81,9 +81,14 @@ def is_main_process() -> bool:
     return rank_world()[0] == 0
 
 
-def rank_entropy(entropy: list) -> list:
-    """``entropy`` (a list of ints), with ``[rank, world]`` appended when there is more than one process."""
-    rank, world = rank_world()
+def rank_entropy(entropy: list, where: tuple | None = None) -> list:
+    """``entropy`` (a list of ints), with ``[rank, world]`` appended when there is more than one process.
+
+    ``where``: a (rank, world) recorded earlier (e.g. by the main process, for
+    a spawned DataLoader worker that has neither the process group nor
+    torchrun's variables); default ``rank_world()``.
+    """
+    rank, world = rank_world() if where is None else where
     return list(entropy) + [rank, world] if world > 1 else list(entropy)
 
 

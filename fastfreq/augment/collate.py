@@ -9,7 +9,7 @@ from torch.utils.data import default_collate, get_worker_info
 
 from ..backends.cuda_env import in_forked_child
 from ..backends.numba_cpu import limit_threads
-from ..distributed import rank_entropy, rank_generator
+from ..distributed import rank_entropy, rank_generator, rank_world
 from .cutpaste import AugmentedBatch, ScaledCutPaste
 
 
@@ -57,10 +57,18 @@ class FreqCutPasteCollate:
         self.device = None if device is None else torch.device(device)
         self._rng = None
         self._rng_key = None
+        self._rank_world = None  # recorded when pickled for a worker (see __getstate__)
 
     def __repr__(self) -> str:
         device = "" if self.device is None else f", device={str(self.device)!r}"
         return f"FreqCutPasteCollate({self.augment!r}{device})"
+
+    def __getstate__(self):
+        # A spawned DataLoader worker has neither the process group nor (outside torchrun) RANK / WORLD_SIZE:
+        # it gets the rank of the process that pickled it.
+        state = dict(self.__dict__)
+        state["_rank_world"] = self._rank_world or rank_world()
+        return state
 
     def _generator(self) -> np.random.Generator:
         info = get_worker_info()
@@ -68,7 +76,8 @@ class FreqCutPasteCollate:
         key = (os.getpid(), None if info is None else info.seed)
         if self._rng is None or key != self._rng_key:
             if info is not None:
-                self._rng = np.random.default_rng(rank_entropy([0 if seed is None else seed, info.seed]))
+                self._rng = np.random.default_rng(rank_entropy([0 if seed is None else seed, info.seed],
+                                                               self._rank_world))
                 limit_threads(torch.get_num_threads())
             elif seed is None:
                 self._rng = rank_generator(int(torch.randint(0, 2**62, (1,)).item()))

@@ -142,6 +142,11 @@ class ScaledCutPaste:
     def _rng(self, value: np.random.Generator) -> None:
         self._generator = value
 
+    def __getstate__(self):
+        # a pickled copy (e.g. in a spawned worker, without the process group) continues this rank's generator
+        self._rng  # noqa: B018  (made now, while the rank is known)
+        return dict(self.__dict__)
+
     def __repr__(self) -> str:
         size = f"cut_h={self.cut_h}, cut_w={self.cut_w}" if self.cut_h else f"area_ratio={self.area_ratio}, aspect_ratio={self.aspect_ratio}"
         parts = [size, f"amplitude={self.amplitude}", f"probability={self.probability}", f"normalize={self.normalize}"]
