@@ -184,7 +184,8 @@ def test_a_spawned_worker_gets_the_rank_of_the_process_that_pickled_it(world, mo
     assert np.array_equal(worker_draw(pickle.loads(pickled)), expected)
     unpickled_aug = pickle.loads(aug).sample_params(SHAPE).src_x
     world(1, 2)
-    assert np.array_equal(unpickled_aug, ScaledCutPaste(**CUT, seed=7).sample_params(SHAPE).src_x)
+    fresh = ScaledCutPaste(**CUT, seed=7).sample_params(SHAPE).src_x
+    assert np.array_equal(unpickled_aug, fresh)
     assert not np.array_equal(worker_draw(FreqCutPasteCollate(**CUT, seed=7)), sample_params(
         np.random.default_rng([7, 11]), 4, *SHAPE[2:], probability=0.5, amplitude=(0.0, 2.0), **CUT).src_x)
 
@@ -444,7 +445,7 @@ def test_two_process_grid_equals_one_process(two_ranks, textures, tmp_path):
         assert [a.get(k) for k in RECORD_KEYS[:6]] == [b.get(k) for k in RECORD_KEYS[:6]]
         assert [a.get(k) for k in RECORD_KEYS[6:]] == pytest.approx([b.get(k) for k in RECORD_KEYS[6:]], abs=1e-6)
     for name in ("results_by_image.csv", "results_by_pixel.csv", "configs_by_image.csv"):
-        ddp_rows, one_rows = ((tmp / "grid" / name).read_text().splitlines(), (tmp_path / name).read_text().splitlines())
+        ddp_rows, one_rows = ((folder / name).read_text().splitlines() for folder in (tmp / "grid", tmp_path))
         assert ddp_rows[0] == one_rows[0] and sorted(r.split(",")[:6] for r in ddp_rows[1:]) == \
             sorted(r.split(",")[:6] for r in one_rows[1:])
     assert len(list((tmp / "grid" / "runs").glob("*.json"))) == 16
@@ -482,7 +483,8 @@ def test_torchrun_train_wepadim_equals_one_process(textures, tmp_path, capsys):
     out = _torchrun(args + ["--out", str(tmp_path / "ddp")], tmp_path)
     assert out.count("wepadim fabric: fit 7 images") == 1
     assert main(args + ["--out", str(tmp_path / "one")]) == 0
-    ddp_metrics, one = (json.loads((tmp_path / d / "metrics_wepadim_fabric.json").read_text()) for d in ("ddp", "one"))
+    ddp_metrics, one = (json.loads((tmp_path / d / "metrics_wepadim_fabric.json").read_text())
+                        for d in ("ddp", "one"))
     assert ddp_metrics["n_train"] == one["n_train"] == 7
     assert ddp_metrics["image_auroc"] == one["image_auroc"]
     assert ddp_metrics["pixel_auroc"] == pytest.approx(one["pixel_auroc"], abs=1e-6)

@@ -15,6 +15,7 @@ import datetime
 import torch
 import torch.distributed as dist
 
+from ..backends.numba_cpu import limit_threads
 from ..distributed import rank_world
 
 
@@ -29,7 +30,9 @@ def process_group(device="cpu", timeout_s: float = 1800.0):
 
     Does nothing with one process or when a group is already initialised (the
     caller owns that one). ``device``: this rank's device (``device_for_rank``);
-    a CUDA device is made current and gets NCCL beside gloo.
+    a CUDA device is made current and gets NCCL beside gloo. The Numba kernels
+    use as many threads as torch (torchrun sets ``OMP_NUM_THREADS=1`` per
+    process unless told otherwise), so the ranks do not oversubscribe the cores.
     """
     _, world = rank_world()
     if world == 1 or dist.is_initialized():
@@ -44,6 +47,7 @@ def process_group(device="cpu", timeout_s: float = 1800.0):
     else:
         backend = "gloo"
     dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
+    limit_threads(torch.get_num_threads())
     try:
         yield
     finally:
@@ -127,5 +131,5 @@ def barrier() -> None:
         dist.barrier()
 
 
-__all__ = ["active", "assign", "barrier", "broadcast_buffers", "gather_to_main", "mean_over_ranks", "process_group", "shard", "sharded_stats",
-           "wrap"]
+__all__ = ["active", "assign", "barrier", "broadcast_buffers", "gather_to_main", "mean_over_ranks", "process_group",
+           "shard", "sharded_stats", "wrap"]

@@ -146,9 +146,10 @@ def train_draem(train_dataset, augment: ScaledCutPaste, *, epochs: int | None = 
     torch.manual_seed(seed)
     sampler = DistributedSampler(train_dataset, num_replicas=world, rank=rank, shuffle=True,
                                  seed=seed) if distributed else None
-    batch_size = min(batch_size, len(train_dataset) if sampler is None else len(sampler))  # drop_last never leaves an epoch empty
-    loader = DataLoader(train_dataset, batch_size=batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
-                        num_workers=num_workers, collate_fn=_TimedCollate(FreqCutPasteCollate(augment)),
+    # drop_last never leaves an epoch empty
+    batch_size = min(batch_size, len(train_dataset) if sampler is None else len(sampler))
+    loader = DataLoader(train_dataset, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
+                        drop_last=True, num_workers=num_workers, collate_fn=_TimedCollate(FreqCutPasteCollate(augment)),
                         generator=torch.Generator().manual_seed(seed), persistent_workers=num_workers > 0)
     total = steps if steps is not None else epochs * len(loader)
     model = DRAEM(**(model_kwargs or {})).to(device).train()
@@ -189,7 +190,8 @@ def train_draem(train_dataset, augment: ScaledCutPaste, *, epochs: int | None = 
         bar.update(1)
         bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
         done = step + 1
-        if checkpoint is not None and rank == 0 and (done == total or (checkpoint_every and done % checkpoint_every == 0)):
+        if checkpoint is not None and rank == 0 and (done == total or (checkpoint_every
+                                                                     and done % checkpoint_every == 0)):
             save_checkpoint(checkpoint, model, checkpoint_config, _train_state(optimizer, scheduler, done, total, run))
         if callback is not None:
             callback(step, model, history)

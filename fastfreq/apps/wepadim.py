@@ -68,7 +68,7 @@ def fit_evaluate(root, category, kind: str = "wepadim", *, pro: bool = False, pr
     model = make_detector(kind, **kwargs)
     t0 = time.perf_counter()
     if ddp.active() if distributed is None else distributed:
-        stats = ddp.sharded_stats(model, train, progress=progress)  # every rank: the sums over all images
+        stats = ddp.sharded_stats(model, train, progress=progress and is_main_process())  # every rank: all the sums
         if not is_main_process():
             return None
         model.fit_stats(stats)

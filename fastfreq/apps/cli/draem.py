@@ -133,7 +133,8 @@ def cmd_train(args) -> int:
         if not is_main_process():
             return 0
     write_json(out / f"history_{domain}.json", history)
-    ran = f"steps {history['start_step']}-{history['steps']}" if "start_step" in history else f"{history['steps']} steps"
+    steps = history["steps"]
+    ran = f"steps {history['start_step']}-{steps}" if "start_step" in history else f"{steps} steps"
     procs = f" x {world} processes" if world > 1 else ""
     print(f"trained DRAEM on {len(dataset)} images{procs}: {ran} in {history['train_s']:.1f} s, "
           f"final loss {history['loss'][-1]:.4f}, collate share of a step {100 * history['collate_fraction']:.1f}%")
