@@ -151,8 +151,11 @@ class GaussianStats:
             self._reshape(*known[0])
         self.sum, self.outer = self.sum.contiguous(), self.outer.contiguous()
         count = torch.tensor([self.count], dtype=torch.int64)
-        for tensor in (count, self.sum, self.outer):
-            dist.all_reduce(tensor, op=dist.ReduceOp.SUM, group=group)
+        dist.all_reduce(count, op=dist.ReduceOp.SUM, group=group)
+        dist.all_reduce(self.sum, op=dist.ReduceOp.SUM, group=group)
+        chunk = max(1, _BLOCK_BYTES // (8 * max(self.dim, 1) ** 2))  # the backend's buffers stay ~one block
+        for p in range(0, self.positions, chunk):
+            dist.all_reduce(self.outer[p:p + chunk], op=dist.ReduceOp.SUM, group=group)
         self.count = int(count.item())
         return self
 
