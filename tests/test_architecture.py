@@ -19,7 +19,7 @@ LAYERS = [
     ("kernels", ("fastfreq.kernels", "fastfreq._validate", "fastfreq._files")),
     ("backends", ("fastfreq.backends",)),
     ("components", ("fastfreq.filters", "fastfreq.analysis", "fastfreq.metrics", "fastfreq.augment",
-                    "fastfreq.wavelets", "fastfreq.data")),
+                    "fastfreq.wavelets", "fastfreq.data", "fastfreq.distributed")),
     ("public face", ("fastfreq", "fastfreq.gpu")),
     ("models", ("fastfreq.models",)),
     ("apps", ("fastfreq.apps", "fastfreq.__main__")),

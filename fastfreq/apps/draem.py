@@ -6,23 +6,33 @@ paste mask the segmentation target. With a whole-image filter on the augment
 (strategy 2) the input *and* the target are filtered, and ``evaluate`` must be
 given the same filter; ``save_checkpoint`` keeps it in the config as plain data
 (``fastfreq.augment.config``).
+
+Under ``torchrun`` (an initialised process group of more than one process)
+``train_draem`` trains with ``DistributedDataParallel``: a
+``DistributedSampler`` splits every epoch's images between the ranks, each
+rank draws its own patches (``fastfreq.distributed``), gradients are averaged
+and rank 0 alone writes checkpoints.
 """
 from __future__ import annotations
 
 import math
 import time
+import warnings
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
 from .._validate import check_float, check_positive_int
 from ..augment import FreqCutPasteCollate, ScaledCutPaste
 from ..augment.config import filter_to_dict
+from ..distributed import device_for_rank, rank_world
 from ..filters import FrequencyFilter
 from ..metrics import image_auroc, metric_or_none, pixel_auroc, write_scores_csv
 from ..models.draem import DRAEM, DraemLoss, anomaly_map_from_logits, image_score, mean_filter as box_filter
+from ..models.draem import load_checkpoint, load_train_state, save_checkpoint
+from . import ddp
 
 DEFAULT_MEAN_FILTER = 21  # DRAEM's box size; clipped to the map's shorter side
 
@@ -41,10 +51,14 @@ class _TimedCollate:
         return batch
 
 
-def _batches(loader, total_steps):
-    """Yield (step, next() seconds, batch) for ``total_steps`` steps, cycling epochs."""
+def _batches(loader, total_steps, on_epoch=None):
+    """Yield (step, next() seconds, batch) for ``total_steps`` steps, cycling epochs (``on_epoch(epoch)`` first)."""
     step = 0
+    epoch = 0
     while step < total_steps:
+        if on_epoch is not None:
+            on_epoch(epoch)
+        epoch += 1
         it = iter(loader)
         while step < total_steps:
             start = time.perf_counter()
@@ -59,7 +73,9 @@ def _batches(loader, total_steps):
 def train_draem(train_dataset, augment: ScaledCutPaste, *, epochs: int | None = None, steps: int | None = None,
                 batch_size: int = 16, lr: float = 1e-3, weight_decay: float = 1e-4, seed: int = 0,
                 num_workers: int = 0, model_kwargs: dict | None = None, loss_kwargs: dict | None = None,
-                lr_schedule: str = "cosine", device="cpu", progress: bool = True, callback=None):
+                lr_schedule: str = "cosine", device="cpu", progress: bool = True, callback=None,
+                distributed: bool | None = None, resume=None, checkpoint=None, checkpoint_every: int | None = None,
+                checkpoint_config: dict | None = None):
     """Train DRAEM on ``train_dataset`` augmented by ``augment``; return ``(model, history)``.
 
     Give ``epochs`` or ``steps`` (one of them). Samples may be tensors, tuples
@@ -78,6 +94,28 @@ def train_draem(train_dataset, augment: ScaledCutPaste, *, epochs: int | None = 
 
     ``callback(step, model, history)``, if given, runs after every step (e.g.
     to evaluate on the side); the model is put back in training mode after it.
+
+    Checkpoints and resuming: with ``checkpoint`` (a path) the model and its
+    training state (step, optimiser, scheduler; ``checkpoint_config`` as the
+    config) are written there every ``checkpoint_every`` steps and after the
+    last one. ``resume`` (such a checkpoint) restores them and continues at
+    the saved step up to ``steps`` / ``epochs`` (the total, counted from the
+    start of the first run). The batches before that step are drawn again
+    (data and patches, no model compute), so a resumed run sees exactly the
+    batches an uninterrupted one would: same seed, batch size and number of
+    processes give the same result; the optimiser's settings (learning rate,
+    weight decay) come from the checkpoint. ``history`` then holds the resumed
+    steps only, and ``start_step``.
+
+    Several processes: ``distributed`` (default: on when a process group of
+    more than one process is initialised, e.g. under ``torchrun`` via
+    ``fastfreq.apps.ddp.process_group``) wraps the model in
+    ``DistributedDataParallel`` and splits each epoch with a
+    ``DistributedSampler(seed=seed)`` (``set_epoch`` per epoch);
+    ``batch_size`` is per process. Logged losses are means over the ranks;
+    only rank 0 shows progress and writes ``checkpoint``; ``history`` gets
+    ``world_size``; ``callback`` runs on every rank with the unwrapped model.
+    A CUDA ``device`` without an index becomes ``cuda:LOCAL_RANK``.
     """
     if not isinstance(augment, ScaledCutPaste):
         raise TypeError(f"augment must be a ScaledCutPaste, got {type(augment).__name__}")
@@ -92,11 +130,26 @@ def train_draem(train_dataset, augment: ScaledCutPaste, *, epochs: int | None = 
         raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {lr_schedule!r}")
     if len(train_dataset) == 0:
         raise ValueError("train_dataset is empty")
+    checkpoint_every = check_positive_int("checkpoint_every", checkpoint_every, True)
+    if checkpoint_every is not None and checkpoint is None:
+        raise ValueError("checkpoint_every needs checkpoint (the path to write)")
+    if distributed is None:
+        distributed = ddp.active()
+    elif distributed and not ddp.active():
+        raise ValueError("distributed=True needs an initialised torch.distributed process group of more than one "
+                         "process (run under torchrun, see fastfreq.apps.ddp.process_group)")
+    rank, world = rank_world() if distributed else (0, 1)
+    if distributed:
+        device = device_for_rank(device)
+    resumed = _read_resume(resume) if resume is not None else None
 
     torch.manual_seed(seed)
-    batch_size = min(batch_size, len(train_dataset))  # drop_last never leaves an epoch empty
-    loader = DataLoader(train_dataset, batch_size=batch_size, shuffle=True, drop_last=True,
-                        num_workers=num_workers, collate_fn=_TimedCollate(FreqCutPasteCollate(augment)),
+    sampler = DistributedSampler(train_dataset, num_replicas=world, rank=rank, shuffle=True,
+                                 seed=seed) if distributed else None
+    # drop_last never leaves an epoch empty
+    batch_size = min(batch_size, len(train_dataset) if sampler is None else len(sampler))
+    loader = DataLoader(train_dataset, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
+                        drop_last=True, num_workers=num_workers, collate_fn=_TimedCollate(FreqCutPasteCollate(augment)),
                         generator=torch.Generator().manual_seed(seed), persistent_workers=num_workers > 0)
     total = steps if steps is not None else epochs * len(loader)
     model = DRAEM(**(model_kwargs or {})).to(device).train()
@@ -104,25 +157,31 @@ def train_draem(train_dataset, augment: ScaledCutPaste, *, epochs: int | None = 
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     schedule = (lambda s: 0.5 * (1 + math.cos(math.pi * s / total))) if lr_schedule == "cosine" else (lambda s: 1.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    run = dict(seed=seed, batch_size=batch_size, world_size=world)
+    first = _restore(resumed, model, optimizer, scheduler, schedule, total, run) if resumed is not None else 0
+    net = ddp.wrap(model, device) if distributed else model
 
     keys = ("loss", "l2", "ssim", "focal", "lr", "data_s", "collate_s", "compute_s")
     history = {k: [] for k in keys}
-    bar = tqdm(total=total, desc="train draem", disable=not progress, leave=False)
+    bar = tqdm(total=total, initial=first, desc="train draem", disable=not progress or rank != 0, leave=False)
     start_all = time.perf_counter()
-    for step, data_s, batch in _batches(loader, total):
+    for step, data_s, batch in _batches(loader, total, sampler.set_epoch if sampler is not None else None):
+        if step < first:  # resuming: the same batches and patches are drawn again, nothing is computed
+            continue
         start = time.perf_counter()
         batch = batch.to(device)
         target = augment.filter_image(batch.original)  # strategy 2: the target lives in the filtered domain too
-        reconstruction, logits = model(batch.image)
+        reconstruction, logits = net(batch.image)
         loss, parts = criterion(target, reconstruction, batch.mask, logits)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower the learning rate")
+        shown, parts = _over_ranks(loss, parts) if distributed else (loss, parts)  # every rank sees the same values
+        if not torch.isfinite(shown):
+            raise FloatingPointError(f"loss became {shown.item()} at step {step}; lower the learning rate")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         history["lr"].append(optimizer.param_groups[0]["lr"])
         scheduler.step()
-        history["loss"].append(loss.item())
+        history["loss"].append(shown.item())
         for name, value in parts.items():
             history[name].append(value.item())
         history["data_s"].append(data_s)
@@ -130,15 +189,70 @@ def train_draem(train_dataset, augment: ScaledCutPaste, *, epochs: int | None = 
         history["compute_s"].append(time.perf_counter() - start)
         bar.update(1)
         bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
+        done = step + 1
+        if checkpoint is not None and rank == 0 and (done == total or (checkpoint_every
+                                                                     and done % checkpoint_every == 0)):
+            save_checkpoint(checkpoint, model, checkpoint_config, _train_state(optimizer, scheduler, done, total, run))
         if callback is not None:
             callback(step, model, history)
             model.train()
     bar.close()
+    if distributed:  # BatchNorm statistics: every rank ends with rank 0's (those DDP used in every forward)
+        ddp.broadcast_buffers(model)
     history["train_s"] = time.perf_counter() - start_all
     history.update(_time_fractions(history))
     history.update(steps=total, epochs=total / len(loader), batch_size=batch_size,
                    image_filter=filter_to_dict(augment.image_filter))
+    if distributed:
+        history["world_size"] = world
+    if resumed is not None:
+        history["start_step"] = first
     return model.eval(), history
+
+
+def _over_ranks(loss, parts):
+    """The loss and its parts averaged over the ranks (detached): what is logged under DDP."""
+    values = ddp.mean_over_ranks(torch.stack([loss.detach()] + [v.detach() for v in parts.values()]))
+    return values[0], dict(zip(parts, values[1:]))
+
+
+def _train_state(optimizer, scheduler, step: int, total: int, run: dict) -> dict:
+    """What ``resume`` needs besides the weights (loadable with ``weights_only=True``)."""
+    return {"step": step, "total": total, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            **run}
+
+
+def _read_resume(path) -> dict:
+    """Weights, config and train state of a checkpoint to resume from (errors before any training starts)."""
+    model, config = load_checkpoint(path)
+    state = load_train_state(path)
+    if state is None:
+        raise ValueError(f"{path} has no training state (written by an older fastfreq, or not by train_draem): "
+                         "it can be evaluated but not resumed")
+    return {"path": str(path), "config": config, "train_state": state, "state_dict": model.state_dict()}
+
+
+def _restore(resumed: dict, model, optimizer, scheduler, schedule, total: int, run: dict) -> int:
+    """Load weights, optimiser and scheduler; return the step to continue from."""
+    state, path = resumed["train_state"], resumed["path"]
+    if resumed["config"]["model"] != dict(model.config):
+        raise ValueError(f"{path} holds a DRAEM of {resumed['config']['model']}, this run builds {dict(model.config)}")
+    step = int(state["step"])
+    if step >= total:
+        raise ValueError(f"{path} is at step {step}: nothing left to train for a total of {total} steps "
+                         "(steps / epochs count from the start of the first run; ask for more)")
+    changed = [f"{k} {run[k]} (checkpoint: {state.get(k)})" for k in run if state.get(k, run[k]) != run[k]]
+    if changed:
+        warnings.warn(f"resuming {path} with {', '.join(changed)}: training continues, but not on the batches an "
+                      "uninterrupted run would have seen", RuntimeWarning, stacklevel=3)
+    model.load_state_dict(resumed["state_dict"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    # this run's schedule at the saved step (the same value when the total is unchanged)
+    for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
+        group["lr"] = base * schedule(step)
+    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
+    return step
 
 
 def _time_fractions(history: dict) -> dict:

@@ -6,6 +6,11 @@ level, subbands), one Cholesky per eps, and only the smoothing per sigma.
 Every run writes ``runs/<run_id>.json`` atomically; existing files are skipped
 (resume). ``results_by_image.csv`` / ``results_by_pixel.csv`` rank all runs,
 and ``configs_by_image.csv`` ranks configurations by their mean over categories.
+
+Under ``torchrun`` the (category, wavelet, level, subbands) groups are split
+between the ranks (largest embedding first, to the least loaded rank); each
+rank runs the backbone on the categories it has groups of and writes its own
+run JSONs; rank 0 gathers every record and writes the ranked CSVs.
 """
 from __future__ import annotations
 
@@ -19,7 +24,9 @@ import torch
 
 from .._files import write_csv, write_json
 from ..models.wepadim import GaussianModel, GaussianStats, WEPaDiM, iter_batches
-from ..wavelets import SUBBAND_NAMES
+from ..distributed import rank_world
+from ..wavelets import SUBBAND_NAMES, WaveletFeatures
+from . import ddp
 from .defaults import DEFAULT_SUBBANDS, GRID
 from .wepadim import metrics_from_maps
 
@@ -61,8 +68,12 @@ def _embed_cached(model, taps, batch_size):
 def run_grid(root, categories, out, *, wavelets=GRID["wavelet"], levels=GRID["level"], sigmas=GRID["sigma"],
              cov_regs=GRID["cov_reg"], subband_sets=(DEFAULT_SUBBANDS,), backbone="efficientnet-lite0",
              layers=None, weights="default", resize=256, crop=224, squared=False, align="smallest", batch_size=16,
-             pro=False, progress=True, echo=print) -> list:
-    """The WE-PaDiM grid over categories; returns all run records (new and resumed), ranked CSVs written."""
+             pro=False, progress=True, echo=print, device="cpu") -> list:
+    """The WE-PaDiM grid over categories; returns all run records (new and resumed), ranked CSVs written.
+
+    Under an initialised process group of several processes each rank runs
+    its share of the groups; rank 0 returns all records, the others their own.
+    """
     from tqdm import tqdm
 
     from ..data import FolderDataset
@@ -72,24 +83,31 @@ def run_grid(root, categories, out, *, wavelets=GRID["wavelet"], levels=GRID["le
     (out / "runs").mkdir(parents=True, exist_ok=True)
     categories = [categories] if isinstance(categories, str) else list(categories)
     groups = list(itertools.product(wavelets, levels, [tuple(s) for s in subband_sets]))
-    net = backbone if isinstance(backbone, Backbone) else load_backbone(backbone, layers=layers, weights=weights)
+    net = backbone if isinstance(backbone, Backbone) else load_backbone(backbone, layers=layers, weights=weights,
+                                                                      device=device)
+    rank, world = rank_world() if ddp.active() else (0, 1)
+    mine = _my_groups(categories, groups, net, rank, world)
+    if world > 1:
+        echo = _prefixed(echo, rank)
     records = []
     for category in categories:
+        if not mine[category]:
+            continue
         train = FolderDataset(root, category, "train", channels=3)
         test = FolderDataset(root, category, "test", channels=3)
         todo = [g for g in groups if not all((out / "runs" / f"{run_id(category, *g, s, e)}.json").exists()
                                              for s in sigmas for e in cov_regs)]
         cache = None
-        bar = tqdm(total=len(groups) * len(sigmas) * len(cov_regs), desc=f"grid {category}", unit="run",
-                   disable=not progress)
-        for wavelet, level, subbands in groups:
+        bar = tqdm(total=len(mine[category]) * len(sigmas) * len(cov_regs), desc=f"grid {category}", unit="run",
+                   disable=not progress or rank != 0)
+        for wavelet, level, subbands in mine[category]:
             if (wavelet, level, subbands) not in todo:
                 for s, e in itertools.product(sigmas, cov_regs):
                     records.append(json.loads((out / "runs" / f"{run_id(category, wavelet, level, subbands, s, e)}.json").read_text()))
                     bar.update()
                 continue
             model = WEPaDiM(net, wavelet=wavelet, level=level, subbands=subbands, squared=squared, resize=resize,
-                            crop=crop, batch_size=batch_size, align=align)
+                            crop=crop, batch_size=batch_size, align=align, device=device)
             if cache is None:
                 t0 = time.perf_counter()
                 cache = (_cached_taps(model, train), _cached_taps(model, test))
@@ -130,8 +148,31 @@ def run_grid(root, categories, out, *, wavelets=GRID["wavelet"], levels=GRID["le
                 del gaussian, dist
             del stats, test_emb  # O(P D^2): free before the next group builds its own
         bar.close()
+    if world > 1:
+        gathered = ddp.gather_to_main(records)
+        if rank != 0:
+            return records
+        order = {(c, w, lv, _subbands_id(sb)): i for i, (c, (w, lv, sb)) in
+                 enumerate(itertools.product(categories, groups))}
+        records = sorted((r for part in gathered for r in part),
+                         key=lambda r: order[(r["category"], r["wavelet"], r["level"], r["subbands"])])
     write_rankings(records, out)
     return records
+
+
+def _my_groups(categories, groups, net, rank: int, world: int) -> dict:
+    """category -> the groups this rank runs (all of them with one process), in grid order."""
+    if world == 1:
+        return {c: list(groups) for c in categories}
+    channels = sum(net.channels)
+    widths = {g: WaveletFeatures(g[0], g[1], g[2], strict_level=False).out_channels([channels]) for g in groups}
+    jobs = list(itertools.product(categories, groups))
+    owner = ddp.assign([float(widths[g]) ** 3 for _, g in jobs], world)  # Cholesky ~ D^3: the big groups first
+    return {c: [g for (cat, g), r in zip(jobs, owner) if cat == c and r == rank] for c in categories}
+
+
+def _prefixed(echo, rank: int):
+    return lambda *args, **kwargs: echo(f"[rank {rank}]", *args, **kwargs)
 
 
 CSV_FIELDS = ("category", "wavelet", "level", "subbands", "sigma", "cov_reg", "image_auroc", "pixel_auroc", "pro",

@@ -5,6 +5,7 @@ import time
 
 import torch
 
+from ..distributed import is_main_process
 from ..metrics import image_auroc, metric_or_none, pixel_auroc, pro_auc, to_numpy
 from ..models.wepadim import PaDiM, WEPaDiM, iter_batches
 
@@ -51,15 +52,29 @@ def make_detector(kind: str = "wepadim", **kwargs):
 
 
 def fit_evaluate(root, category, kind: str = "wepadim", *, pro: bool = False, progress: bool = False,
-                 **kwargs) -> dict:
-    """Fit on ``<root>/<category>/train/good`` and evaluate on its test split; returns metrics, timings, model."""
+                 distributed: bool | None = None, **kwargs) -> dict | None:
+    """Fit on ``<root>/<category>/train/good`` and evaluate on its test split; returns metrics, timings, model.
+
+    ``distributed`` (default: on under an initialised process group of several
+    processes, e.g. torchrun): each rank embeds its shard ``train[rank::world]``,
+    the statistics are all-reduced, and rank 0 alone fits and evaluates; the
+    other ranks return None.
+    """
     from ..data import FolderDataset
+    from . import ddp
 
     train = FolderDataset(root, category, "train", channels=3)
     test = FolderDataset(root, category, "test", channels=3)
     model = make_detector(kind, **kwargs)
     t0 = time.perf_counter()
-    model.fit(train, progress=progress)
+    if ddp.active() if distributed is None else distributed:
+        stats = ddp.sharded_stats(model, train, progress=progress and is_main_process())  # every rank: all the sums
+        if not is_main_process():
+            return None
+        model.fit_stats(stats)
+        del stats
+    else:
+        model.fit(train, progress=progress)
     t1 = time.perf_counter()
     result = evaluate_detector(model, test, pro=pro, progress=progress)
     t2 = time.perf_counter()

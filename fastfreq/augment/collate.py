@@ -9,6 +9,7 @@ from torch.utils.data import default_collate, get_worker_info
 
 from ..backends.cuda_env import in_forked_child
 from ..backends.numba_cpu import limit_threads
+from ..distributed import rank_entropy, rank_generator, rank_world
 from .cutpaste import AugmentedBatch, ScaledCutPaste
 
 
@@ -26,7 +27,11 @@ class FreqCutPasteCollate:
     global generator when seed is None. In a worker the generator is
     ``default_rng([seed or 0, worker_seed])`` with PyTorch's per-worker,
     per-epoch seed, so a seeded DataLoader ``generator`` makes runs reproducible
-    while each worker and each epoch draw differently.
+    while each worker and each epoch draw differently. Under ``torchrun`` /
+    ``torch.distributed`` with more than one process the global rank and the
+    world size are appended to these seeds (``[..., rank, world]``,
+    ``fastfreq.distributed``): every rank draws differently, reproducibly from
+    (seed, rank, world size); one process draws exactly as without it.
 
     Inside a worker the Numba kernels use as many threads as torch does there
     (one, by default), so workers do not oversubscribe the cores.
@@ -52,10 +57,18 @@ class FreqCutPasteCollate:
         self.device = None if device is None else torch.device(device)
         self._rng = None
         self._rng_key = None
+        self._rank_world = None  # recorded when pickled for a worker (see __getstate__)
 
     def __repr__(self) -> str:
         device = "" if self.device is None else f", device={str(self.device)!r}"
         return f"FreqCutPasteCollate({self.augment!r}{device})"
+
+    def __getstate__(self):
+        # A spawned DataLoader worker has neither the process group nor (outside torchrun) RANK / WORLD_SIZE:
+        # it gets the rank of the process that pickled it.
+        state = dict(self.__dict__)
+        state["_rank_world"] = self._rank_world or rank_world()
+        return state
 
     def _generator(self) -> np.random.Generator:
         info = get_worker_info()
@@ -63,12 +76,13 @@ class FreqCutPasteCollate:
         key = (os.getpid(), None if info is None else info.seed)
         if self._rng is None or key != self._rng_key:
             if info is not None:
-                self._rng = np.random.default_rng([0 if seed is None else seed, info.seed])
+                self._rng = np.random.default_rng(rank_entropy([0 if seed is None else seed, info.seed],
+                                                               self._rank_world))
                 limit_threads(torch.get_num_threads())
             elif seed is None:
-                self._rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
+                self._rng = rank_generator(int(torch.randint(0, 2**62, (1,)).item()))
             else:
-                self._rng = np.random.default_rng(seed)
+                self._rng = rank_generator(seed)
             self._rng_key = key
         return self._rng
 
@@ -93,18 +107,28 @@ class FreqCutPasteCollate:
 def _split_samples(samples):
     first = samples[0]
     if isinstance(first, torch.Tensor):
-        return torch.stack(list(samples)), {}
+        return _stack(list(samples)), {}
     if isinstance(first, dict):
         if "image" not in first:
             raise ValueError(f"dict samples need an 'image' key, got keys {sorted(first)}")
-        images = torch.stack([s["image"] for s in samples])
+        images = _stack([s["image"] for s in samples])
         rest = [{k: v for k, v in s.items() if k != "image"} for s in samples]
         return images, (default_collate(rest) if rest[0] else {})
     if isinstance(first, (tuple, list)):
         if not isinstance(first[0], torch.Tensor):
             raise TypeError(f"tuple samples must start with an image tensor, got {type(first[0]).__name__}")
-        images = torch.stack([s[0] for s in samples])
+        images = _stack([s[0] for s in samples])
         columns = list(zip(*[s[1:] for s in samples]))
         names = ["target"] + [f"field{i}" for i in range(2, len(columns) + 1)]
         return images, {n: default_collate(list(c)) for n, c in zip(names, columns)}
     raise TypeError(f"samples must be tensors, (tensor, ...) tuples or dicts with 'image', got {type(first).__name__}")
+
+
+def _stack(images):
+    """``torch.stack`` of the sample images; samples of different shapes raise ValueError naming them."""
+    shapes = [tuple(x.shape) if isinstance(x, torch.Tensor) else None for x in images]
+    if any(s != shapes[0] for s in shapes):
+        bad = next(i for i, s in enumerate(shapes) if s != shapes[0])
+        raise ValueError(f"samples must all have one shape to be batched: sample 0 has {shapes[0]}, sample {bad} "
+                         f"has {shapes[bad]} (resize them, e.g. the dataset's size=...)")
+    return torch.stack(images)

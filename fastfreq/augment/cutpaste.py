@@ -15,6 +15,7 @@ import torch
 from .._validate import check_choice, check_float_range, check_images, check_int_range, check_probability
 from ..backends import dispatch
 from ..backends.options import CutPasteOptions
+from ..distributed import rank_generator
 from ..filters import FrequencyFilter, RadialWeight
 from .params import CutPasteParams, sample_params
 
@@ -79,7 +80,12 @@ class ScaledCutPaste:
     torch_batched; see docs/gpu.md: apply it to the batch on the GPU, not in
     forked DataLoader workers).
     Parameters are drawn on the host from ``numpy.random.default_rng(seed)``;
-    ``apply(images, params)`` replays them deterministically.
+    ``apply(images, params)`` replays them deterministically. Under
+    ``torchrun`` / ``torch.distributed`` with more than one process the
+    global rank and world size are mixed into the seed
+    (``default_rng([seed, rank, world])``, ``fastfreq.distributed``), so each
+    rank draws differently; the generator is made at the first draw, when the
+    rank is known.
     """
 
     def __init__(self, cut_h=None, cut_w=None, *, area_ratio=None, aspect_ratio=(0.3, 1 / 0.3),
@@ -124,7 +130,22 @@ class ScaledCutPaste:
         check_choice("backend", backend, dispatch.BACKENDS)  # the device is checked per call
         self.backend = backend
         self.seed = seed
-        self._rng = np.random.default_rng(seed)
+        self._generator = None  # made at the first draw (fastfreq.distributed.rank_generator)
+
+    @property
+    def _rng(self) -> np.random.Generator:
+        if self._generator is None:
+            self._generator = rank_generator(self.seed)
+        return self._generator
+
+    @_rng.setter
+    def _rng(self, value: np.random.Generator) -> None:
+        self._generator = value
+
+    def __getstate__(self):
+        # a pickled copy (e.g. in a spawned worker, without the process group) continues this rank's generator
+        self._rng  # noqa: B018  (made now, while the rank is known)
+        return dict(self.__dict__)
 
     def __repr__(self) -> str:
         size = f"cut_h={self.cut_h}, cut_w={self.cut_w}" if self.cut_h else f"area_ratio={self.area_ratio}, aspect_ratio={self.aspect_ratio}"

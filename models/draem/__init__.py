@@ -1,6 +1,6 @@
 """DRAEM (Zavrtanik et al. 2021) with configurable widths."""
 from .anomaly_map import anomaly_map_from_logits, image_score, mean_filter
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, load_train_state, save_checkpoint
 from .loss import DraemLoss, FocalLoss, gaussian_window, ssim
 from .model import DRAEM
 from .network import DiscriminativeSubNetwork, ReconstructiveSubNetwork
@@ -17,5 +17,6 @@ __all__ = [
     "mean_filter",
     "image_score",
     "load_checkpoint",
+    "load_train_state",
     "save_checkpoint",
 ]

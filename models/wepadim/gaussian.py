@@ -6,6 +6,10 @@ CPU. Memory is O(P D^2) whatever the number of images; the statistics add, so
 partial fits (other processes, other shards) merge with ``+`` / ``merge``.
 ``GaussianModel`` turns them into mean, covariance ``E[xx^T] - mu mu^T + eps I``
 and the Cholesky factor of its inverse, and scores Mahalanobis distances.
+
+Across processes (``torchrun``): each rank accumulates its own shard and
+``stats.all_reduce()`` sums count, sums and outer products over the process
+group; ``sum([a, b, c])`` merges partial results in one process.
 """
 from __future__ import annotations
 
@@ -39,8 +43,12 @@ def check_eps(eps) -> float:
 class GaussianStats:
     """Additive sufficient statistics of per-position feature vectors.
 
-    ``update(x)`` takes a batch (B, D, H, W) or (B, D, P); ``a + b`` merges two
-    partial results over disjoint images. Sums run in float64 on the CPU.
+    ``update(x)`` takes a batch (B, D, H, W) or (B, D, P); ``a + b`` (and
+    ``sum([...])``) merges partial results over disjoint images;
+    ``all_reduce()`` sums them over a ``torch.distributed`` process group.
+    Sums run in float64 on the CPU. ``GaussianStats.empty()`` (P = D = 0, no
+    images) takes the shape of whatever is merged or all-reduced into it: what
+    a process whose shard has no images contributes.
     """
 
     def __init__(self, positions: int, dim: int):
@@ -48,6 +56,16 @@ class GaussianStats:
         self.count = 0
         self.sum = torch.zeros(self.positions, self.dim, dtype=torch.float64)
         self.outer = torch.zeros(self.positions, self.dim, self.dim, dtype=torch.float64)
+
+    @classmethod
+    def empty(cls) -> "GaussianStats":
+        """No images and no shape yet (P = D = 0): adopts the shape of what is merged or all-reduced into it."""
+        return cls(0, 0)
+
+    @property
+    def is_empty(self) -> bool:
+        """True for ``GaussianStats.empty()``: no images and no shape."""
+        return self.count == 0 and self.positions == 0 and self.dim == 0
 
     @classmethod
     def from_embeddings(cls, x) -> "GaussianStats":
@@ -74,6 +92,10 @@ class GaussianStats:
         """In-place: add another partial result (same positions and dim)."""
         if not isinstance(other, GaussianStats):
             raise TypeError(f"can only merge GaussianStats, got {type(other).__name__}")
+        if other.is_empty:
+            return self
+        if self.is_empty:
+            self._reshape(other.positions, other.dim)
         if (other.positions, other.dim) != (self.positions, self.dim):
             raise ValueError(f"cannot merge statistics of (P, D) = {(other.positions, other.dim)} into "
                              f"(P, D) = {(self.positions, self.dim)}")
@@ -83,8 +105,59 @@ class GaussianStats:
         return self
 
     def __add__(self, other: "GaussianStats") -> "GaussianStats":
+        if not isinstance(other, GaussianStats):
+            return NotImplemented
         out = GaussianStats(self.positions, self.dim)
         return out.merge(self).merge(other)
+
+    def __radd__(self, other) -> "GaussianStats":
+        """``0 + stats`` (so ``sum(list_of_stats)`` works): a copy of ``stats``."""
+        if isinstance(other, (int, float)) and not isinstance(other, bool) and other == 0:
+            return GaussianStats(self.positions, self.dim).merge(self)
+        return NotImplemented
+
+    def _reshape(self, positions: int, dim: int) -> None:
+        self.positions, self.dim = int(positions), int(dim)
+        self.sum = torch.zeros(self.positions, self.dim, dtype=torch.float64)
+        self.outer = torch.zeros(self.positions, self.dim, self.dim, dtype=torch.float64)
+
+    def all_reduce(self, group=None) -> "GaussianStats":
+        """Sum count, sums and outer products over a ``torch.distributed`` process group, in place; returns self.
+
+        Every rank of ``group`` (default: the whole world) must call it. Ranks
+        first exchange their (P, D): a rank holding ``GaussianStats.empty()``
+        (its shard had no images) takes the others' shape and contributes
+        zeros; ranks with different shapes all raise the same ValueError (no
+        rank is left waiting). Without an initialised process group this is a
+        no-op. The float64 sums go over the group's CPU backend (gloo).
+        """
+        import torch.distributed as dist
+
+        if not (dist.is_available() and dist.is_initialized()):
+            return self
+        world = dist.get_world_size(group)
+        mine = torch.tensor([self.positions, self.dim, int(not self.is_empty)], dtype=torch.int64)
+        shapes = [torch.zeros(3, dtype=torch.int64) for _ in range(world)]
+        dist.all_gather(shapes, mine, group=group)
+        shapes = [tuple(int(v) for v in s) for s in shapes]
+        known = sorted({(p, d) for p, d, has in shapes if has})
+        if not known:
+            raise ValueError("no process has any statistics: every rank's shard was empty")
+        if len(known) > 1:
+            per_rank = ", ".join(f"rank {r}: {(p, d) if has else 'empty'}" for r, (p, d, has) in enumerate(shapes))
+            raise ValueError(f"cannot all-reduce statistics of different (P, D) shapes ({per_rank}): every rank "
+                             f"must embed its images the same way")
+        if self.is_empty:
+            self._reshape(*known[0])
+        self.sum, self.outer = self.sum.contiguous(), self.outer.contiguous()
+        count = torch.tensor([self.count], dtype=torch.int64)
+        dist.all_reduce(count, op=dist.ReduceOp.SUM, group=group)
+        dist.all_reduce(self.sum, op=dist.ReduceOp.SUM, group=group)
+        chunk = max(1, _BLOCK_BYTES // (8 * max(self.dim, 1) ** 2))  # the backend's buffers stay ~one block
+        for p in range(0, self.positions, chunk):
+            dist.all_reduce(self.outer[p:p + chunk], op=dist.ReduceOp.SUM, group=group)
+        self.count = int(count.item())
+        return self
 
     def mean(self) -> torch.Tensor:
         if self.count < 1:

@@ -133,8 +133,13 @@ class GaussianDetector:
             return GaussianStats.from_embeddings(embeddings)
         return stats.update(embeddings)
 
-    def partial_stats(self, data, progress: bool = False) -> GaussianStats:
-        """Sufficient statistics of ``data`` (tensor, Dataset or iterable of batches): mergeable with ``+``."""
+    def partial_stats(self, data, progress: bool = False, allow_empty: bool = False) -> GaussianStats:
+        """Sufficient statistics of ``data`` (tensor, Dataset or iterable of batches): mergeable with ``+``.
+
+        Empty ``data`` raises ValueError, or with ``allow_empty`` gives
+        ``GaussianStats.empty()`` (a process's empty shard: it still joins
+        ``all_reduce``).
+        """
         stats = None
         batches = iter_batches(data, self.batch_size)
         if progress:
@@ -143,6 +148,8 @@ class GaussianDetector:
         for images, _, _ in batches:
             stats = self.stats_from_embeddings(self.embed(images), stats)
         if stats is None:
+            if allow_empty:
+                return GaussianStats.empty()
             raise ValueError("no training images: data is empty")
         return stats
 

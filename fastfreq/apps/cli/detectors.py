@@ -19,6 +19,9 @@ def _add_detector_options(p, grid=False):
     g.add_argument("--resize", type=positive_int, default=256, help="(default: %(default)s)")
     g.add_argument("--crop", type=positive_int, default=224, help="(default: %(default)s)")
     g.add_argument("--batch-size", type=positive_int, default=16, help="(default: %(default)s)")
+    g.add_argument("--device", default="cpu", metavar="DEV",
+                   help="backbone device: cpu, cuda, cuda:N or auto (default: %(default)s; under torchrun cuda means "
+                        "cuda:LOCAL_RANK). Statistics stay float64 on the CPU")
 
 
 def _align(text):
@@ -67,18 +70,24 @@ def add_train_detectors(models):
 
 def cmd_train_detector(args) -> int:
     from ..._files import write_json
+    from ...distributed import device_for_rank
     from ...metrics import write_scores_csv
+    from ..ddp import process_group
     from ..wepadim import fit_evaluate
 
+    device = device_for_rank(args.device)
     kwargs = dict(backbone=args.backbone, layers=args.layers, weights=_weights(args.weights), cov_reg=args.eps,
                   sigma=args.sigma, squared=args.squared, resize=args.resize, crop=args.crop,
-                  batch_size=args.batch_size)
+                  batch_size=args.batch_size, device=device)
     if args.kind == "wepadim":
         kwargs.update(wavelet=args.wavelet, level=args.level, subbands=tuple(args.subbands), mode=args.mode,
                       align=_align(args.align))
     else:
         kwargs.update(d=args.d, seed=args.seed)
-    r = fit_evaluate(args.data, args.category, args.kind, pro=args.pro, progress=not args.quiet, **kwargs)
+    with process_group(device):  # torchrun: each rank embeds its shard, rank 0 fits, evaluates and writes
+        r = fit_evaluate(args.data, args.category, args.kind, pro=args.pro, progress=not args.quiet, **kwargs)
+    if r is None:
+        return 0
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model_path = r["model"].save(out / f"{args.kind}_{args.category}.pt")
@@ -127,15 +136,21 @@ def add_grid(sub):
 
 
 def cmd_grid(args) -> int:
+    from ...distributed import device_for_rank, is_main_process
     from ...wavelets import check_subbands
+    from ..ddp import process_group
     from ..grid import ALL_SUBBAND_SETS, run_grid
 
     sets = ALL_SUBBAND_SETS if args.ablation else (check_subbands(args.subbands),)
-    records = run_grid(args.data, args.categories, args.out, wavelets=args.wavelets, levels=args.levels,
-                       sigmas=args.sigmas, cov_regs=args.eps, subband_sets=sets, backbone=args.backbone,
-                       layers=args.layers, weights=_weights(args.weights), resize=args.resize, crop=args.crop,
-                       squared=args.squared, align=_align(args.align), batch_size=args.batch_size, pro=args.pro,
-                       progress=not args.quiet)
+    device = device_for_rank(args.device)
+    with process_group(device):  # torchrun: the groups are split between the ranks, rank 0 ranks them all
+        records = run_grid(args.data, args.categories, args.out, wavelets=args.wavelets, levels=args.levels,
+                           sigmas=args.sigmas, cov_regs=args.eps, subband_sets=sets, backbone=args.backbone,
+                           layers=args.layers, weights=_weights(args.weights), resize=args.resize, crop=args.crop,
+                           squared=args.squared, align=_align(args.align), batch_size=args.batch_size,
+                           pro=args.pro, progress=not args.quiet, device=device)
+        if not is_main_process():
+            return 0
     ok = [r for r in records if r.get("image_auroc") is not None]
     print(f"{len(records)} runs ({len(records) - len(ok)} without a result) in {args.out}")
     for r in sorted(ok, key=lambda r: (r["image_auroc"], r["pixel_auroc"] or -1), reverse=True)[:5]:

@@ -41,6 +41,20 @@ def _add_cutpaste_options(p):
     g.add_argument("--no-normalize", action="store_true", help="do not max-abs normalise patches")
 
 
+def _add_run_options(p):
+    g = p.add_argument_group("device, checkpoints, several processes",
+                             "Under `torchrun --nproc_per_node N` every process trains a DDP replica on its share of "
+                             "each epoch; --batch-size is per process; rank 0 writes the files.")
+    g.add_argument("--device", default="auto", metavar="DEV",
+                   help="cpu, cuda or cuda:N (default: auto = cuda when available; under torchrun cuda means "
+                        "cuda:LOCAL_RANK)")
+    g.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                   help="continue a run from a checkpoint written by `train draem` (weights, optimiser, scheduler, "
+                        "step); --steps / --epochs is the total from the first run's start")
+    g.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="K",
+                   help="also write the checkpoint every K steps (default: only at the end)")
+
+
 def add_train_draem(models):
     from ..defaults import MEAN_FILTER, TRAIN
 
@@ -65,6 +79,7 @@ def add_train_draem(models):
                    help="box size of the image score, stored for eval (default: %(default)s)")
     d.add_argument("--out", default="fastfreq_out/train", metavar="DIR", help="output folder (default: %(default)s)")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_run_options(d)
     _add_cutpaste_options(d)
     _add_filter_options(d)
     d.set_defaults(func=cmd_train)
@@ -91,26 +106,37 @@ def build_augment(args):
 
 def cmd_train(args) -> int:
     from ..._files import write_json
-    from ...augment.config import augment_to_dict
+    from ...augment.config import augment_to_dict, filter_to_dict
     from ...data import HDMAPDataset
-    from ...models.draem import save_checkpoint
+    from ...distributed import device_for_rank, is_main_process, rank_world
+    from ..ddp import process_group
     from ..defaults import TRAIN
     from ..draem import train_draem
 
     augment = build_augment(args)  # option errors before any data is read
+    device = device_for_rank(args.device)
     dataset = HDMAPDataset(args.data, args.domain, "train").preload()
     length = {"epochs": args.epochs} if args.epochs else {"steps": args.steps or TRAIN["steps"]}
     model_kwargs = dict(in_channels=1, recon_width=args.recon_width, disc_width=args.disc_width, depth=args.depth)
     train_cfg = dict(batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
                      num_workers=args.num_workers, **length)
-    model, history = train_draem(dataset, augment, model_kwargs=model_kwargs, progress=not args.quiet, **train_cfg)
     out = pathlib.Path(args.out)
     domain = dataset.domain.removeprefix("domain_")
-    config = {"augment": augment_to_dict(augment), "image_filter": history["image_filter"],
+    config = {"augment": augment_to_dict(augment), "image_filter": filter_to_dict(augment.image_filter),
               "mean_filter": args.mean_filter, "train": train_cfg, "domain": domain, "data": str(args.data)}
-    ckpt = save_checkpoint(out / f"draem_{domain}.pt", model, config)
+    ckpt = out / f"draem_{domain}.pt"
+    with process_group(device):  # torchrun: DDP over WORLD_SIZE processes; else nothing
+        model, history = train_draem(dataset, augment, model_kwargs=model_kwargs, progress=not args.quiet,
+                                     device=device, resume=args.resume, checkpoint=ckpt,
+                                     checkpoint_every=args.checkpoint_every, checkpoint_config=config, **train_cfg)
+        world = rank_world()[1]
+        if not is_main_process():
+            return 0
     write_json(out / f"history_{domain}.json", history)
-    print(f"trained DRAEM on {len(dataset)} images: {history['steps']} steps in {history['train_s']:.1f} s, "
+    steps = history["steps"]
+    ran = f"steps {history['start_step']}-{steps}" if "start_step" in history else f"{steps} steps"
+    procs = f" x {world} processes" if world > 1 else ""
+    print(f"trained DRAEM on {len(dataset)} images{procs}: {ran} in {history['train_s']:.1f} s, "
           f"final loss {history['loss'][-1]:.4f}, collate share of a step {100 * history['collate_fraction']:.1f}%")
     print(f"checkpoint: {ckpt}")
     return 0
