@@ -298,14 +298,16 @@ def test_pixel_metrics_fast_on_large_pixel_sets():
 
 
 # ---------------------------------------------------------- anomalib
-def test_metrics_agree_with_anomalib():
-    """The same numbers as anomalib's AUPRO, F1Max and AUROC (runs where anomalib is installed)."""
+@pytest.mark.parametrize("seed, decimals", [(11, None), (3, 2)])
+def test_metrics_agree_with_anomalib(seed, decimals):
+    """The same numbers as anomalib's AUPRO, F1Max and AUROC (runs where anomalib is installed; anomalib 2.7
+    computes in float32 and agreed to ~5e-8)."""
     pytest.importorskip("anomalib")
     from types import SimpleNamespace
 
     from anomalib.metrics import AUPRO, AUROC, F1Max
 
-    masks, maps = _regions_case(11)
+    masks, maps = _regions_case(seed, decimals)
     labels = torch.tensor([1, 1, 1, 0])
     scores = torch.tensor(maps.reshape(4, -1).max(1), dtype=torch.float32)
     ours = anomaly_metrics(labels, scores, masks, maps.astype(np.float32))
@@ -316,7 +318,7 @@ def test_metrics_agree_with_anomalib():
         metric.update(batch)
         return float(metric.compute())
 
-    assert value(AUPRO(fields=["anomaly_map", "gt_mask"], fpr_limit=0.3)) == pytest.approx(ours["pro"], abs=1e-4)
+    assert value(AUPRO(fields=["anomaly_map", "gt_mask"], fpr_limit=0.3)) == pytest.approx(ours["pro"], abs=1e-6)
     assert value(F1Max(fields=["pred_score", "gt_label"])) == pytest.approx(ours["image_f1_max"], abs=1e-6)
     assert value(AUROC(fields=["pred_score", "gt_label"])) == pytest.approx(ours["image_auroc"], abs=1e-6)
-    assert value(AUROC(fields=["anomaly_map", "gt_mask"])) == pytest.approx(ours["pixel_auroc"], abs=1e-5)
+    assert value(AUROC(fields=["anomaly_map", "gt_mask"])) == pytest.approx(ours["pixel_auroc"], abs=1e-6)
