@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pathlib
 
-from .common import fmt_metric, nonneg_float, positive_int
+from .common import add_pro_options, format_metrics, metrics_record, nonneg_float, positive_int
 
 
 def _add_detector_options(p, grid=False):
@@ -48,7 +48,7 @@ def add_train_detectors(models):
         p.add_argument("--data", required=True, metavar="ROOT", help="MVTec-style root folder")
         p.add_argument("--category", required=True, metavar="X", help="category folder, e.g. fabric")
         p.add_argument("--out", default="fastfreq_out/train", metavar="DIR", help="(default: %(default)s)")
-        p.add_argument("--pro", action="store_true", help="also compute the PRO score (slower)")
+        add_pro_options(p)
         p.add_argument("--quiet", action="store_true", help="no progress bars")
         _add_detector_options(p)
         if kind == "wepadim":
@@ -78,20 +78,19 @@ def cmd_train_detector(args) -> int:
                       align=_align(args.align))
     else:
         kwargs.update(d=args.d, seed=args.seed)
-    r = fit_evaluate(args.data, args.category, args.kind, pro=args.pro, progress=not args.quiet, **kwargs)
+    r = fit_evaluate(args.data, args.category, args.kind, pro=not args.no_pro, progress=not args.quiet, **kwargs)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model_path = r["model"].save(out / f"{args.kind}_{args.category}.pt")
     csv_path = write_scores_csv(out / f"scores_{args.kind}_{args.category}.csv", r["paths"], r["labels"], r["scores"])
-    metrics = {k: r[k] for k in ("image_auroc", "pixel_auroc", "pro", "fit_s", "eval_s", "n_train", "n_test",
-                                 "positions", "dim")}
+    metrics = dict(metrics_record(r), **{k: r[k] for k in ("fit_s", "eval_s", "n_train", "n_test", "positions",
+                                                           "dim")})
     metrics["config"] = r["model"].config()
     write_json(out / f"metrics_{args.kind}_{args.category}.json", metrics)
     print(f"{args.kind} {args.category}: fit {r['n_train']} images in {r['fit_s']:.1f} s, "
           f"evaluated {r['n_test']} in {r['eval_s']:.1f} s; embedding {r['dim']} x {r['positions']} positions")
-    print(f"image AUROC {fmt_metric(r['image_auroc'])}  pixel AUROC {fmt_metric(r['pixel_auroc'])}"
-          + (f"  PRO {fmt_metric(r['pro'])}" if args.pro else ""))
-    print(f"model: {model_path}\nscores: {csv_path}")
+    print(format_metrics(r))
+    print(f"model: {model_path}\nscores: {csv_path}\nmetrics: {out / f'metrics_{args.kind}_{args.category}.json'}")
     return 0
 
 
@@ -120,7 +119,7 @@ def add_grid(sub):
     sb.add_argument("--ablation", action="store_true", help="all 15 non-empty subsets of LL LH HL HH")
     g.add_argument("--align", default="smallest", metavar="A",
                    help="Gaussian grid: smallest (public code), largest, first or HxW (default: smallest)")
-    g.add_argument("--pro", action="store_true", help="also compute PRO (slower)")
+    add_pro_options(g)
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_detector_options(g, grid=True)
     g.set_defaults(func=cmd_grid)
@@ -134,8 +133,8 @@ def cmd_grid(args) -> int:
     records = run_grid(args.data, args.categories, args.out, wavelets=args.wavelets, levels=args.levels,
                        sigmas=args.sigmas, cov_regs=args.eps, subband_sets=sets, backbone=args.backbone,
                        layers=args.layers, weights=_weights(args.weights), resize=args.resize, crop=args.crop,
-                       squared=args.squared, align=_align(args.align), batch_size=args.batch_size, pro=args.pro,
-                       progress=not args.quiet)
+                       squared=args.squared, align=_align(args.align), batch_size=args.batch_size,
+                       pro=not args.no_pro, progress=not args.quiet)
     ok = [r for r in records if r.get("image_auroc") is not None]
     print(f"{len(records)} runs ({len(records) - len(ok)} without a result) in {args.out}")
     for r in sorted(ok, key=lambda r: (r["image_auroc"], r["pixel_auroc"] or -1), reverse=True)[:5]:
@@ -158,6 +157,7 @@ def is_detector_file(path) -> bool:
 
 def cmd_eval_detector(args) -> int:
     """Score <ROOT>/<CATEGORY>/test with a saved WE-PaDiM / PaDiM model."""
+    from ..._files import write_json
     from ...data import FolderDataset
     from ...metrics import write_scores_csv
     from ...models.wepadim import GaussianDetector
@@ -167,11 +167,14 @@ def cmd_eval_detector(args) -> int:
         raise ValueError("--category is required for a WE-PaDiM / PaDiM model")
     model = GaussianDetector.load(args.checkpoint)
     test = FolderDataset(args.data, args.category, "test", channels=3)
-    r = evaluate_detector(model, test, pro=args.pro)
+    r = evaluate_detector(model, test, pro=not args.no_pro)
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.checkpoint).parent
     out.mkdir(parents=True, exist_ok=True)
     csv_path = write_scores_csv(out / f"scores_{args.category}.csv", test.paths, r["labels"], r["scores"])
-    print(f"{type(model).__name__} {args.category}: {len(test)} test images, image AUROC {fmt_metric(r['image_auroc'])}, "
-          f"pixel AUROC {fmt_metric(r['pixel_auroc'])}" + (f", PRO {fmt_metric(r['pro'])}" if args.pro else ""))
-    print(f"scores: {csv_path}")
+    json_path = write_json(out / f"metrics_{args.category}.json",
+                           dict(metrics_record(r), n_test=len(test), model=type(model).__name__,
+                                checkpoint=str(args.checkpoint), category=args.category))
+    print(f"{type(model).__name__} {args.category}: {len(test)} test images")
+    print(format_metrics(r))
+    print(f"scores: {csv_path}\nmetrics: {json_path}")
     return 0
