@@ -80,6 +80,22 @@ def test_missing_masks_reach_the_runners(tmp_path):
     assert r["image_auroc"] is not None and r["pixel_auroc"] is None and r["pro"] is None  # no defect pixels
 
 
+def test_cli_missing_masks_option(tmp_path, capsys):
+    cat = tmp_path / "data" / "plain"
+    rng = np.random.default_rng(1)
+    for rel in ("train/good/000.png", "train/good/001.png", "test/good/000.png", "test/hole/000.png"):
+        (cat / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(cat / rel)
+    base = ["train", "padim", "--data", str(tmp_path / "data"), "--category", "plain", "--out", str(tmp_path / "o"),
+            "--resize", "64", "--crop", "64", "--d", "10", "--quiet"]
+    with pytest.raises(SystemExit) as e:
+        main(base)
+    assert e.value.code == 2 and "no mask for defect image" in capsys.readouterr().err
+    assert main(base + ["--missing-masks", "zeros"]) == 0
+    metrics = json.loads((tmp_path / "o" / "metrics_padim_plain.json").read_text())
+    assert metrics["image_auroc"] in (0.0, 1.0) and metrics["pixel_auroc"] is None and metrics["pro"] is None
+
+
 def test_grid_records_and_csvs_carry_the_six_metrics(textures, tmp_path):
     records = run_grid(textures, ["grid"], tmp_path, wavelets=("haar",), levels=(1,), sigmas=(1.0,),
                        cov_regs=(0.1,), backbone=tiny_backbone(), resize=None, crop=None, batch_size=4,

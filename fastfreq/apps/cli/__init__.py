@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from . import data, demo, detectors, draem, eda
-from .common import PROG, CLIError, add_pro_options, positive_int
+from .common import PROG, CLIError, add_missing_masks_option, add_pro_options, positive_int
 
 __all__ = ["CLIError", "build_parser", "main"]
 
@@ -53,6 +53,7 @@ def _add_eval(sub):
     p.add_argument("--mean-filter", type=positive_int, default=None,
                    help="DRAEM: box size of the image score (default: from the checkpoint)")
     add_pro_options(p)
+    add_missing_masks_option(p)
     p.set_defaults(func=cmd_eval)
 
 

@@ -52,3 +52,9 @@ def add_pro_options(p) -> None:
     p.add_argument("--no-pro", action="store_true", help="skip PRO (computed by default, exact)")
     p.add_argument("--pro", action="store_true",
                    help="no effect: PRO is computed by default now (kept for older command lines)")
+
+
+def add_missing_masks_option(p) -> None:
+    p.add_argument("--missing-masks", choices=("error", "zeros"), default="error",
+                   help="a defect image without a mask under ground_truth/: 'error' (default) or 'zeros' (an "
+                        "all-zero mask)")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pathlib
 
-from .common import add_pro_options, format_metrics, metrics_record, nonneg_float, positive_int
+from .common import add_missing_masks_option, add_pro_options, format_metrics, metrics_record, nonneg_float, positive_int
 
 
 def _add_detector_options(p, grid=False):
@@ -49,6 +49,7 @@ def add_train_detectors(models):
         p.add_argument("--category", required=True, metavar="X", help="category folder, e.g. fabric")
         p.add_argument("--out", default="fastfreq_out/train", metavar="DIR", help="(default: %(default)s)")
         add_pro_options(p)
+        add_missing_masks_option(p)
         p.add_argument("--quiet", action="store_true", help="no progress bars")
         _add_detector_options(p)
         if kind == "wepadim":
@@ -78,7 +79,8 @@ def cmd_train_detector(args) -> int:
                       align=_align(args.align))
     else:
         kwargs.update(d=args.d, seed=args.seed)
-    r = fit_evaluate(args.data, args.category, args.kind, pro=not args.no_pro, progress=not args.quiet, **kwargs)
+    r = fit_evaluate(args.data, args.category, args.kind, pro=not args.no_pro, progress=not args.quiet,
+                     missing_masks=args.missing_masks, **kwargs)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model_path = r["model"].save(out / f"{args.kind}_{args.category}.pt")
@@ -120,6 +122,7 @@ def add_grid(sub):
     g.add_argument("--align", default="smallest", metavar="A",
                    help="Gaussian grid: smallest (public code), largest, first or HxW (default: smallest)")
     add_pro_options(g)
+    add_missing_masks_option(g)
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_detector_options(g, grid=True)
     g.set_defaults(func=cmd_grid)
@@ -134,7 +137,7 @@ def cmd_grid(args) -> int:
                        sigmas=args.sigmas, cov_regs=args.eps, subband_sets=sets, backbone=args.backbone,
                        layers=args.layers, weights=_weights(args.weights), resize=args.resize, crop=args.crop,
                        squared=args.squared, align=_align(args.align), batch_size=args.batch_size,
-                       pro=not args.no_pro, progress=not args.quiet)
+                       pro=not args.no_pro, progress=not args.quiet, missing_masks=args.missing_masks)
     ok = [r for r in records if r.get("image_auroc") is not None]
     print(f"{len(records)} runs ({len(records) - len(ok)} without a result) in {args.out}")
     for r in sorted(ok, key=lambda r: (r["image_auroc"], r["pixel_auroc"] or -1), reverse=True)[:5]:
@@ -166,7 +169,7 @@ def cmd_eval_detector(args) -> int:
     if not args.category:
         raise ValueError("--category is required for a WE-PaDiM / PaDiM model")
     model = GaussianDetector.load(args.checkpoint)
-    test = FolderDataset(args.data, args.category, "test", channels=3)
+    test = FolderDataset(args.data, args.category, "test", channels=3, missing_masks=args.missing_masks)
     r = evaluate_detector(model, test, pro=not args.no_pro)
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.checkpoint).parent
     out.mkdir(parents=True, exist_ok=True)

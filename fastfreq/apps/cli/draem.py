@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pathlib
 
-from .common import CLIError, nonneg_float, nonneg_int, positive_int
+from .common import CLIError, add_missing_masks_option, nonneg_float, nonneg_int, positive_int
 
 FILTER_SHAPES = ("none", "ideal", "gaussian", "butterworth")
 FILTER_MODES = ("lowpass", "highpass")
@@ -70,6 +70,7 @@ def add_train_draem(models):
                       help="clip the augmented model input (default: 0 1 for --category, none for --domain)")
     clip.add_argument("--no-clip", action="store_true", help="never clip the augmented input")
     d.add_argument("--no-eval", action="store_true", help="do not score the test split after training")
+    add_missing_masks_option(d)
     length = d.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=positive_int, help="passes over the train set")
     length.add_argument("--steps", type=positive_int, help=f"optimiser steps (default: {TRAIN['steps']})")
@@ -169,12 +170,12 @@ def _data_setup(args):
     return kind, name, dataset, size, clip, args.mean_filter or mean_filter
 
 
-def _test_dataset(data, kind, name, size, channels):
+def _test_dataset(data, kind, name, size, channels, missing_masks="error"):
     from ...data import FolderDataset, HDMAPDataset
 
     if kind == "hdmap":
         return HDMAPDataset(data, name, "test", size=size, channels=channels)
-    return FolderDataset(data, name, "test", size=size, channels=channels)
+    return FolderDataset(data, name, "test", size=size, channels=channels, missing_masks=missing_masks)
 
 
 def _write_evaluation(out, name, result, extra) -> str:
@@ -199,7 +200,7 @@ def cmd_train(args) -> int:
     kind, name, dataset, size, clip, mean_filter = _data_setup(args)
     check_clip(clip, augment)
     in_channels = int(dataset[0]["image"].shape[0])
-    test = None if args.no_eval else _test_dataset(args.data, kind, name, size, in_channels)
+    test = None if args.no_eval else _test_dataset(args.data, kind, name, size, in_channels, args.missing_masks)
     length = {"epochs": args.epochs} if args.epochs else {"steps": args.steps or TRAIN["steps"]}
     model_kwargs = dict(in_channels=in_channels, recon_width=args.recon_width, disc_width=args.disc_width,
                         depth=args.depth)
@@ -246,7 +247,7 @@ def cmd_eval_draem(args) -> int:
         ("folder", args.category)
     size = config.get("image_size")
     dataset = _test_dataset(args.data, kind, name, None if size is None else tuple(size),
-                            config["model"]["in_channels"])
+                            config["model"]["in_channels"], args.missing_masks)
     mean_filter = args.mean_filter or config.get("mean_filter")
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.checkpoint).parent
     result = evaluate(model, dataset, batch_size=args.batch_size, mean_filter=mean_filter,
