@@ -154,7 +154,7 @@ def test_category_options_size_clip_and_patches(textures, tmp_path, capsys):
 
 @pytest.mark.parametrize("extra, message", [
     (["--domain", "A"], "not allowed with argument"),
-    (["--cut-h", "1", "2"], "give --cut-h and --cut-w together"),
+    (["--cut-h", "1", "2"], "give --cut-h and --cut-w together (a category has no pixel default)"),
     (["--cut-h", "1", "2", "--cut-w", "1", "2", "--area-ratio", "0.1", "0.2"], "--area-ratio, not both"),
     (["--image-size", "1", "2", "3"], "--image-size takes N or H W"),
     (["--clip", "1", "0"], "clip must be None or a (low, high) pair"),

@@ -111,18 +111,17 @@ def build_augment(args):
     rgb = getattr(args, "category", None) is not None
     defaults = CUTPASTE_RGB if rgb else CUTPASTE
     given = lambda name: None if getattr(args, name, None) is None else tuple(getattr(args, name))  # noqa: E731
-    if (args.cut_h is None) != (args.cut_w is None):
-        raise CLIError("give --cut-h and --cut-w together")
-    if args.cut_h is not None and given("area_ratio") is not None:
+    pixels = args.cut_h is not None or args.cut_w is not None
+    if pixels and given("area_ratio") is not None:
         raise CLIError("give either --cut-h/--cut-w or --area-ratio, not both")
-    if args.cut_h is not None:
-        size = dict(cut_h=given("cut_h"), cut_w=given("cut_w"))
-    elif given("area_ratio") is not None or rgb:
+    if pixels and rgb and (args.cut_h is None or args.cut_w is None):
+        raise CLIError("give --cut-h and --cut-w together (a category has no pixel default)")
+    if pixels or not (rgb or given("area_ratio") is not None):  # HDMAP strips: a missing side from the default
+        size = dict(cut_h=given("cut_h") or defaults["cut_h"], cut_w=given("cut_w") or defaults["cut_w"])
+    else:
         size = dict(area_ratio=given("area_ratio") or defaults["area_ratio"])
         if given("aspect_ratio") is not None:
             size["aspect_ratio"] = given("aspect_ratio")
-    else:
-        size = dict(cut_h=defaults["cut_h"], cut_w=defaults["cut_w"])
     amplitude = given("amplitude") or defaults["amplitude"]
     probability = defaults["probability"] if args.probability is None else args.probability
     return ScaledCutPaste(**size, amplitude=amplitude, probability=probability, normalize=not args.no_normalize,
