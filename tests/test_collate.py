@@ -109,3 +109,78 @@ def test_collate_errors():
         make_collate()([{"img": torch.rand(1, 31, 95)}])
     with pytest.raises(TypeError, match="samples"):
         make_collate()([np.zeros((1, 31, 95))])
+
+
+# ------------------------------------------------ dataclass samples (anomalib's ImageItem)
+import dataclasses  # noqa: E402
+import pathlib  # noqa: E402
+
+
+@dataclasses.dataclass
+class ImageItem:
+    """The shape of anomalib's ImageItem: image, gt_label, gt_mask, mask_path, image_path and prediction fields."""
+
+    image: torch.Tensor
+    gt_label: torch.Tensor | None = None
+    gt_mask: torch.Tensor | None = None
+    mask_path: str | None = None
+    image_path: str | None = None
+    anomaly_map: torch.Tensor | None = None
+    pred_score: torch.Tensor | None = None
+    explanation: object = None
+
+
+def _items(n=4, with_masks=True):
+    g = torch.Generator().manual_seed(1)
+    return [ImageItem(image=torch.rand(3, 32, 48, generator=g), gt_label=torch.tensor(i % 2),
+                      gt_mask=(torch.rand(32, 48, generator=g) > 0.9) if with_masks else None,
+                      mask_path=f"gt/{i:03d}.png" if i % 2 else None, image_path=str(pathlib.Path(f"img/{i:03d}.png")))
+            for i in range(n)]
+
+
+def test_dataclass_samples_keep_their_fields_in_extra():
+    items = _items()
+    collate = FreqCutPasteCollate(area_ratio=(0.02, 0.15), probability=1.0, patch_filter=BHPF, seed=0)
+    batch = collate(items)
+    assert batch.image.shape == (4, 3, 32, 48) and type(batch.image) is torch.Tensor
+    assert torch.equal(batch.original, torch.stack([it.image for it in items]))
+    assert batch.label.tolist() == [1.0] * 4 and batch.mask.sum() > 0
+    assert batch.extra["gt_label"].tolist() == [0, 1, 0, 1]
+    assert batch.extra["gt_mask"].shape == (4, 32, 48) and batch.extra["gt_mask"].dtype == torch.bool
+    assert torch.equal(batch.extra["gt_mask"], torch.stack([it.gt_mask for it in items]))
+    assert batch.extra["image_path"] == ["img/000.png", "img/001.png", "img/002.png", "img/003.png"]
+    assert batch.extra["mask_path"] == [None, "gt/001.png", None, "gt/003.png"]  # None in some: a list
+    assert batch.extra["anomaly_map"] is None and batch.extra["pred_score"] is None  # None in all: None
+    assert sorted(batch.extra) == ["anomaly_map", "explanation", "gt_label", "gt_mask", "image_path", "mask_path",
+                                   "pred_score"]
+    # the same params applied by the reference give the same batch
+    ref, mask = cutpaste_reference(batch.original, batch.params, CutPasteOptions(patch_filter=BHPF))
+    assert (batch.image - ref).abs().max() < 1e-5 and torch.equal(batch.mask, mask)
+    # same draws as the same images given as plain tensors
+    plain = FreqCutPasteCollate(area_ratio=(0.02, 0.15), probability=1.0, patch_filter=BHPF, seed=0)
+    assert torch.equal(plain([it.image for it in items]).image, batch.image)
+
+
+def test_dataclass_samples_in_a_dataloader_and_errors():
+    items = _items(6, with_masks=False)
+    loader = DataLoader(items, batch_size=3, collate_fn=make_collate_rgb())
+    batches = list(loader)
+    assert [b.image.shape[0] for b in batches] == [3, 3] and batches[0].extra["gt_mask"] is None
+    assert batches[1].extra["gt_label"].tolist() == [1, 0, 1]
+
+    @dataclasses.dataclass
+    class NoImage:
+        picture: torch.Tensor
+
+    with pytest.raises(ValueError, match="'image' field"):
+        make_collate_rgb()([NoImage(torch.rand(3, 8, 8))])
+    with pytest.raises(TypeError, match="'image' field of dataclass samples must be a tensor"):
+        make_collate_rgb()([ImageItem(image=np.zeros((3, 8, 8)))])
+    with pytest.raises(ValueError, match=r"one shape.*\(3, 8, 8\).*\(3, 8, 9\)"):
+        make_collate_rgb()([ImageItem(image=torch.rand(3, 8, 8)), ImageItem(image=torch.rand(3, 8, 9))])
+    with pytest.raises(TypeError, match="dataclasses with an 'image' field"):
+        make_collate_rgb()([ImageItem])  # the class itself is no sample
+
+
+def make_collate_rgb():
+    return FreqCutPasteCollate(area_ratio=(0.02, 0.15), probability=1.0, seed=0)

@@ -185,7 +185,7 @@ def test_folder_dataset_round_trip(tmp_path):
 
     tr = FolderDataset(tmp_path, "bottle", "train")
     assert len(tr) == 1 and tr[0]["label"] == 0 and tr[0]["mask"].sum() == 0
-    ds = FolderDataset(tmp_path, "bottle", "test")
+    ds = FolderDataset(tmp_path, "bottle", "test", missing_masks="zeros")  # scratch images have no mask file
     assert ds.labels.tolist() == [1, 0, 1, 1]  # crack, good, scratch x2 (sorted defects)
     crack, good, scr_png, scr_tif = (ds[i] for i in range(4))
     assert crack["image"].shape == (3, 10, 12) and crack["image"].dtype == torch.float32
@@ -198,12 +198,12 @@ def test_folder_dataset_round_trip(tmp_path):
     assert torch.equal(scr_png["image"], scr_tif["image"])  # PNG and TIFF agree
     assert np.allclose(scr_png["image"][0].numpy(), gray / 255.0)
     # channels and resize (mask with nearest)
-    ds3 = FolderDataset(tmp_path, "bottle", "test", size=(20, 24), channels=3)
+    ds3 = FolderDataset(tmp_path, "bottle", "test", size=(20, 24), channels=3, missing_masks="zeros")
     x = ds3[0]
     assert x["image"].shape == (3, 20, 24) and x["mask"].shape == (1, 20, 24)
     assert np.array_equal(x["mask"][0].numpy(), np.kron(mask > 0, np.ones((2, 2))).astype(np.float32))
     assert ds3[2]["image"].shape == (3, 20, 24)
-    assert FolderDataset(tmp_path, "bottle", "test", channels=1)[0]["image"].shape == (1, 10, 12)
+    assert FolderDataset(tmp_path, "bottle", "test", channels=1, missing_masks="zeros")[0]["image"].shape == (1, 10, 12)
 
 
 def test_folder_dataset_errors(tmp_path):
@@ -292,3 +292,66 @@ def test_synthetic_in_dataloader_workers(tmp_path):
     assert x.shape == (8, 3, 32, 96)
     assert torch.equal(x, torch.stack([ds[i]["image"] for i in range(8)]))
     assert torch.cat([b["label"] for b in batches]).tolist() == [0] * 8
+
+
+def test_folder_dataset_mask_names_mvtec_and_visa(tmp_path):
+    cat = tmp_path / "pcb"
+    img = np.full((6, 8, 3), 100, np.uint8)
+    m_mvtec, m_visa, m_bmp = (np.zeros((6, 8), np.uint8) for _ in range(3))
+    m_mvtec[1:3, 1:3] = 255
+    m_visa[3:5, 4:7] = 255
+    m_bmp[0, 0] = 255
+    _png(cat / "train/good/000.png", img)
+    _png(cat / "test/good/000.png", img)
+    for stem in ("a", "b", "c", "d"):
+        _png(cat / f"test/bad/{stem}.png", img)
+    _png(cat / "ground_truth/bad/a_mask.png", m_mvtec)      # MVTec AD name
+    _png(cat / "ground_truth/bad/b.png", m_visa)            # VisA / anomalib Folder name
+    _png(cat / "ground_truth/bad/c_mask.png", m_mvtec)      # both names: the MVTec one wins
+    _png(cat / "ground_truth/bad/c.png", m_visa)
+    Image.fromarray(m_bmp).save(cat / "ground_truth/bad/d.bmp")  # another extension
+    ds = FolderDataset(tmp_path, "pcb", "test")
+    by_name = {p.split("/")[-1]: i for i, p in enumerate(ds.paths)}
+    expect = {"a.png": m_mvtec, "b.png": m_visa, "c.png": m_mvtec, "d.png": m_bmp}
+    for name, m in expect.items():
+        item = ds[by_name[name]]
+        assert item["label"] == 1 and np.array_equal(item["mask"][0].numpy(), (m > 0).astype(np.float32)), name
+    assert ds.mask_paths[by_name["c.png"]].endswith("c_mask.png")
+    assert ds[by_name["000.png"]]["mask"].sum() == 0 and ds.mask_paths[by_name["000.png"]] is None
+
+
+def test_folder_dataset_missing_mask_is_an_error_unless_zeros(tmp_path):
+    cat = tmp_path / "cable"
+    img = np.full((6, 8), 50, np.uint8)
+    _png(cat / "test/good/000.png", img)
+    _png(cat / "test/cut/000.png", img)
+    _png(cat / "test/cut/001.png", img)
+    mask = np.zeros((6, 8), np.uint8)
+    mask[2:4, 2:4] = 255
+    _png(cat / "ground_truth/cut/000_mask.png", mask)
+    with pytest.raises(ValueError, match=r"no mask for defect image .*cut/001\.png.*001_mask\.png or 001\.png.*"
+                                         r"missing_masks='zeros'"):
+        FolderDataset(tmp_path, "cable", "test")
+    ds = FolderDataset(tmp_path, "cable", "test", missing_masks="zeros")
+    assert ds.labels.tolist() == [1, 1, 0]
+    assert ds[0]["mask"].sum() == 4 and ds[1]["mask"].sum() == 0 and ds[1]["label"] == 1
+    with pytest.raises(ValueError, match=r"missing_masks='none' is not allowed; choose one of \['error', 'zeros'\]"):
+        FolderDataset(tmp_path, "cable", "test", missing_masks="none")
+    # the whole ground_truth folder missing: the same error
+    import shutil
+
+    shutil.rmtree(cat / "ground_truth")
+    with pytest.raises(ValueError, match=r"no mask for defect image .*cut/000\.png"):
+        FolderDataset(tmp_path, "cable", "test")
+
+
+def test_folder_dataset_downscales_with_antialiasing(tmp_path):
+    # columns 1, 0, 0, 0 repeated: a 4x downscale without antialiasing samples the zero columns only
+    img = np.tile(np.array([255, 0, 0, 0], np.uint8), (16, 4))  # (16, 16)
+    _png(tmp_path / "stripes/train/good/000.png", img)
+    small = FolderDataset(tmp_path, "stripes", "train", size=(4, 4))[0]["image"]
+    assert small.shape == (1, 4, 4)
+    assert float(small.mean()) == pytest.approx(0.25, abs=0.02)  # antialiased: the mean survives
+    hdmap_style = F.interpolate(torch.tensor(img / 255.0, dtype=torch.float32)[None, None], size=(4, 4),
+                                mode="bilinear", align_corners=False)
+    assert float(hdmap_style.mean()) == 0.0  # what the resize gave before

@@ -128,3 +128,197 @@ def test_pro_extremes():
         pro_auc(masks, base, max_fpr=0)
     with pytest.raises(ValueError, match="same shape"):
         pro_auc(masks, base[:1])
+
+
+# ------------------------------------------- the field's metrics, exact
+from fastfreq.metrics import METRIC_NAMES, anomaly_metrics, average_precision, f1_max, pixel_ap, pro_auc  # noqa: E402
+
+
+def _pro_exact_brute(masks, maps, max_fpr=0.3):
+    """PRO by explicit per-region overlap at every distinct score, FPR counted per threshold,
+    the polyline integrated exactly (trapezoids, linear interpolation at max_fpr)."""
+    from scipy import ndimage
+
+    normal = maps[masks == 0]
+    regions = []
+    for m, s in zip(masks, maps):
+        lab, n = ndimage.label(m, structure=np.ones((3, 3)))
+        regions += [s[lab == r] for r in range(1, n + 1)]
+    points = [(0.0, 0.0)]
+    for t in np.unique(maps)[::-1]:
+        points.append(((normal >= t).mean(), np.mean([(r >= t).mean() for r in regions])))
+    area = 0.0
+    for (f0, p0), (f1, p1) in zip(points[:-1], points[1:]):
+        if f0 >= max_fpr:
+            break
+        if f1 > max_fpr:  # cut the segment at max_fpr
+            p1 = p0 + (p1 - p0) * (max_fpr - f0) / (f1 - f0)
+            f1 = max_fpr
+        area += (f1 - f0) * (p0 + p1) / 2
+    return area / max_fpr
+
+
+def _f1_brute(labels, scores):
+    best = 0.0
+    for t in np.unique(scores):
+        pred = scores >= t
+        tp, fp, fn = np.sum(pred & (labels == 1)), np.sum(pred & (labels == 0)), np.sum(~pred & (labels == 1))
+        best = max(best, 2 * tp / (2 * tp + fp + fn))
+    return best
+
+
+def _regions_case(seed, decimals=None):
+    rng = np.random.default_rng(seed)
+    masks = np.zeros((4, 20, 20), np.int64)
+    masks[0, 2:6, 2:9] = 1
+    masks[0, 12:16, 14:16] = 1      # two regions in one image
+    masks[1, 8:12, 3:12] = 1
+    masks[1, 12, 12] = 1            # touches the block diagonally: the same 8-connected region
+    masks[2, 15:19, 0:3] = 1
+    maps = rng.random(masks.shape) + 0.5 * masks * rng.random(masks.shape)
+    if decimals is not None:
+        maps = np.round(maps, decimals)   # many ties, also between normal and defect pixels
+    return masks, maps
+
+
+@pytest.mark.parametrize("decimals", [None, 1, 2])
+@pytest.mark.parametrize("max_fpr", [0.05, 0.3, 1.0])
+def test_pro_is_exact_against_brute_force(decimals, max_fpr):
+    masks, maps = _regions_case(3, decimals)
+    expected = _pro_exact_brute(masks, maps, max_fpr)
+    assert pro_auc(masks, maps, max_fpr=max_fpr) == pytest.approx(expected, abs=1e-12)
+    got = anomaly_metrics(masks.reshape(4, -1).max(1), maps.reshape(4, -1).max(1), masks, maps, max_fpr=max_fpr)
+    assert got["pro"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_pro_hand_computed():
+    # one image: one defect pixel scored 0.5, normal pixels 0.1, 0.2, 0.6, 0.7, 0.8
+    masks = np.array([[[1, 0, 0], [0, 0, 0]]])
+    maps = np.array([[[0.5, 0.1, 0.2], [0.6, 0.7, 0.8]]])
+    # PRO is 0 until FPR 0.6 (three normals above the defect), then 1
+    assert pro_auc(masks, maps, max_fpr=1.0) == pytest.approx(0.4)
+    assert pro_auc(masks, maps, max_fpr=0.8) == pytest.approx(0.2 / 0.8)
+    assert pro_auc(masks, maps, max_fpr=0.5) == 0.0
+    # a tie with a normal pixel: the curve goes diagonally from (0.4, 0) to (0.6, 1)
+    maps[0, 0, 0] = 0.6
+    assert pro_auc(masks, maps, max_fpr=1.0) == pytest.approx(0.1 + 0.4)
+    # the old fixed-grid approximation stays available and close
+    assert pro_auc(masks, maps, max_fpr=1.0, n_thresholds=301) == pytest.approx(0.5, abs=0.01)
+
+
+def test_pro_exact_and_grid_agree():
+    masks, maps = _regions_case(7)
+    assert pro_auc(masks, maps) == pytest.approx(pro_auc(masks, maps, n_thresholds=1001), abs=2e-3)
+    with pytest.raises(ValueError, match="n_thresholds"):
+        pro_auc(masks, maps, n_thresholds=1)
+
+
+@pytest.mark.parametrize("decimals", [None, 1])
+def test_image_metrics_match_sklearn_and_brute_force(decimals):
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    rng = np.random.default_rng(decimals or 0)
+    for _ in range(20):
+        labels = rng.integers(0, 2, 40)
+        labels[:2] = (0, 1)
+        scores = rng.random(40) + 0.4 * labels
+        if decimals is not None:
+            scores = np.round(scores, decimals)
+        m = anomaly_metrics(labels, scores)
+        assert m["image_auroc"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+        assert m["image_ap"] == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
+        assert m["image_f1_max"] == pytest.approx(_f1_brute(labels, scores), abs=1e-12)
+        assert f1_max(labels, scores) == m["image_f1_max"] and average_precision(labels, scores) == m["image_ap"]
+        assert m["pixel_auroc"] is None and m["pixel_ap"] is None and m["pro"] is None
+
+
+def test_f1_max_and_ap_hand_computed():
+    labels, scores = [0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]
+    # thresholds 0.8: P 1 R .5 F1 2/3; 0.4: P .5 R .5; 0.35: P 2/3 R 1 F1 .8; 0.1: P .5 R 1 F1 2/3
+    assert f1_max(labels, scores) == pytest.approx(0.8)
+    assert average_precision(labels, scores) == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+
+
+def test_pixel_metrics_match_sklearn():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    masks, maps = _regions_case(5, decimals=2)
+    m = anomaly_metrics([1, 1, 1, 0], [0.9, 0.8, 0.7, 0.1], masks, maps[:, None])  # (N, 1, H, W) maps pair
+    assert m["pixel_auroc"] == pytest.approx(roc_auc_score(masks.ravel(), maps.ravel()), abs=1e-12)
+    assert m["pixel_ap"] == pytest.approx(average_precision_score(masks.ravel(), maps.ravel()), abs=1e-12)
+    assert pixel_ap(torch.tensor(masks), torch.tensor(maps)) == pytest.approx(m["pixel_ap"], abs=1e-12)
+    assert m["image_auroc"] == 1.0 and m["image_f1_max"] == 1.0 and m["image_ap"] == 1.0
+    assert list(m) == list(METRIC_NAMES)
+
+
+def test_undefined_metrics_are_none_not_errors():
+    masks, maps = _regions_case(1)
+    one_class = anomaly_metrics([1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4], masks, maps)
+    assert one_class["image_auroc"] is None and one_class["image_f1_max"] is None and one_class["image_ap"] is None
+    assert one_class["pixel_auroc"] is not None and one_class["pro"] is not None
+    no_masks = anomaly_metrics([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4])
+    assert no_masks["image_auroc"] == 0.75 and no_masks["pixel_auroc"] is None and no_masks["pro"] is None
+    empty_masks = anomaly_metrics([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], np.zeros_like(masks), maps)
+    assert empty_masks["pixel_auroc"] is None and empty_masks["pixel_ap"] is None and empty_masks["pro"] is None
+    assert anomaly_metrics([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], masks, None)["pixel_auroc"] is None
+    assert anomaly_metrics([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], masks, maps, pro=False)["pro"] is None
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(labels=[0, 2], scores=[0.1, 0.2]), "labels must contain only 0 and 1"),
+    (dict(labels=[0, 1], scores=[0.1, np.nan]), "scores contains NaN"),
+    (dict(labels=[0, 1, 1], scores=[0.1, 0.2]), "labels and scores must have the same shape"),
+    (dict(labels=[], scores=[]), "labels is empty"),
+    (dict(labels=[0, 1], scores=[0.1, 0.2], masks=np.full((2, 3, 3), 2), maps=np.zeros((2, 3, 3))),
+     "masks must contain only 0 and 1"),
+    (dict(labels=[0, 1], scores=[0.1, 0.2], masks=np.zeros((2, 3, 3)), maps=np.zeros((2, 3, 4))),
+     "masks and maps must have the same shape"),
+    (dict(labels=[0, 1], scores=[0.1, 0.2], max_fpr=0), "max_fpr must be in"),
+])
+def test_anomaly_metrics_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        anomaly_metrics(**kwargs)
+
+
+def test_pixel_metrics_fast_on_large_pixel_sets():
+    import time
+
+    rng = np.random.default_rng(0)
+    masks = np.zeros((100, 224, 224), np.uint8)  # 5 M pixels, a WE-PaDiM test split at 224
+    for i in range(50):
+        y, x = rng.integers(0, 200, 2)
+        masks[i, y:y + 20, x:x + 15] = 1
+    maps = rng.random(masks.shape, dtype=np.float32) + masks
+    start = time.perf_counter()
+    m = anomaly_metrics(np.repeat([1, 0], 50), rng.random(100), masks, maps)
+    elapsed = time.perf_counter() - start
+    assert m["pixel_auroc"] == pytest.approx(1.0) and m["pixel_ap"] == pytest.approx(1.0)
+    assert m["pro"] == pytest.approx(1.0)
+    assert elapsed < 8.0  # ~0.4 s on 2 cores; a per-threshold loop over the pixels would take minutes
+
+
+# ---------------------------------------------------------- anomalib
+@pytest.mark.parametrize("seed, decimals", [(11, None), (3, 2)])
+def test_metrics_agree_with_anomalib(seed, decimals):
+    """The same numbers as anomalib's AUPRO, F1Max and AUROC (runs where anomalib is installed; anomalib 2.7
+    computes in float32 and agreed to ~5e-8)."""
+    pytest.importorskip("anomalib")
+    from types import SimpleNamespace
+
+    from anomalib.metrics import AUPRO, AUROC, F1Max
+
+    masks, maps = _regions_case(seed, decimals)
+    labels = torch.tensor([1, 1, 1, 0])
+    scores = torch.tensor(maps.reshape(4, -1).max(1), dtype=torch.float32)
+    ours = anomaly_metrics(labels, scores, masks, maps.astype(np.float32))
+    batch = SimpleNamespace(anomaly_map=torch.tensor(maps, dtype=torch.float32), gt_mask=torch.tensor(masks),
+                            pred_score=scores, gt_label=labels)
+
+    def value(metric):
+        metric.update(batch)
+        return float(metric.compute())
+
+    assert value(AUPRO(fields=["anomaly_map", "gt_mask"], fpr_limit=0.3)) == pytest.approx(ours["pro"], abs=1e-6)
+    assert value(F1Max(fields=["pred_score", "gt_label"])) == pytest.approx(ours["image_f1_max"], abs=1e-6)
+    assert value(AUROC(fields=["pred_score", "gt_label"])) == pytest.approx(ours["image_auroc"], abs=1e-6)
+    assert value(AUROC(fields=["anomaly_map", "gt_mask"])) == pytest.approx(ours["pixel_auroc"], abs=1e-6)

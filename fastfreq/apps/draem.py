@@ -16,6 +16,7 @@ and rank 0 alone writes checkpoints.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 import warnings
 
@@ -29,7 +30,7 @@ from ..augment import FreqCutPasteCollate, ScaledCutPaste
 from ..augment.config import filter_to_dict
 from ..distributed import device_for_rank, rank_world
 from ..filters import FrequencyFilter
-from ..metrics import image_auroc, metric_or_none, pixel_auroc, write_scores_csv
+from ..metrics import anomaly_metrics, write_scores_csv
 from ..models.draem import DRAEM, DraemLoss, anomaly_map_from_logits, image_score, mean_filter as box_filter
 from ..models.draem import load_checkpoint, load_train_state, save_checkpoint
 from . import ddp
@@ -75,7 +76,7 @@ def train_draem(train_dataset, augment: ScaledCutPaste, *, epochs: int | None = 
                 num_workers: int = 0, model_kwargs: dict | None = None, loss_kwargs: dict | None = None,
                 lr_schedule: str = "cosine", device="cpu", progress: bool = True, callback=None,
                 distributed: bool | None = None, resume=None, checkpoint=None, checkpoint_every: int | None = None,
-                checkpoint_config: dict | None = None):
+                checkpoint_config: dict | None = None, clip=None):
     """Train DRAEM on ``train_dataset`` augmented by ``augment``; return ``(model, history)``.
 
     Give ``epochs`` or ``steps`` (one of them). Samples may be tensors, tuples
@@ -116,6 +117,10 @@ def train_draem(train_dataset, augment: ScaledCutPaste, *, epochs: int | None = 
     only rank 0 shows progress and writes ``checkpoint``; ``history`` gets
     ``world_size``; ``callback`` runs on every rank with the unwrapped model.
     A CUDA ``device`` without an index becomes ``cuda:LOCAL_RANK``.
+    ``clip``: None (default: the augmented image is used as it is, e.g. HDMAP
+    maps, whose faults exceed 1) or ``(low, high)``: the model input is clipped
+    to that range after augmentation, e.g. ``(0, 1)`` for images in [0, 1]. Not
+    with an ``image_filter`` (its output is not in the images' range).
     """
     if not isinstance(augment, ScaledCutPaste):
         raise TypeError(f"augment must be a ScaledCutPaste, got {type(augment).__name__}")
@@ -142,6 +147,7 @@ def train_draem(train_dataset, augment: ScaledCutPaste, *, epochs: int | None = 
     if distributed:
         device = device_for_rank(device)
     resumed = _read_resume(resume) if resume is not None else None
+    clip = check_clip(clip, augment)
 
     torch.manual_seed(seed)
     sampler = DistributedSampler(train_dataset, num_replicas=world, rank=rank, shuffle=True,
@@ -170,6 +176,8 @@ def train_draem(train_dataset, augment: ScaledCutPaste, *, epochs: int | None = 
             continue
         start = time.perf_counter()
         batch = batch.to(device)
+        if clip is not None:
+            batch.image = batch.image.clamp(*clip)
         target = augment.filter_image(batch.original)  # strategy 2: the target lives in the filtered domain too
         reconstruction, logits = net(batch.image)
         loss, parts = criterion(target, reconstruction, batch.mask, logits)
@@ -255,6 +263,21 @@ def _restore(resumed: dict, model, optimizer, scheduler, schedule, total: int, r
     return step
 
 
+def check_clip(clip, augment: ScaledCutPaste | None = None):
+    """None, or ``clip`` as a ``(low, high)`` tuple of floats with low < high (ValueError otherwise)."""
+    if clip is None:
+        return None
+    ok = (isinstance(clip, (tuple, list)) and len(clip) == 2
+          and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in clip)
+          and clip[0] < clip[1])
+    if not ok:
+        raise ValueError(f"clip must be None or a (low, high) pair of finite numbers with low < high, got {clip!r}")
+    if augment is not None and augment.image_filter is not None:
+        raise ValueError("clip cannot be combined with an image_filter: the filtered input is not in the "
+                         "images' range; use clip=None")
+    return (float(clip[0]), float(clip[1]))
+
+
 def _time_fractions(history: dict) -> dict:
     """Share of the step time spent waiting for batches, skipping the warm-up step."""
     skip = 1 if len(history["loss"]) > 1 else 0
@@ -292,13 +315,14 @@ def predict_maps(model: DRAEM, images: torch.Tensor, image_filter: FrequencyFilt
 
 def evaluate(model: DRAEM, test_dataset, *, batch_size: int = 64, image_filter: FrequencyFilter | None = None,
              mean_filter: int | None = DEFAULT_MEAN_FILTER, csv_path=None, device="cpu",
-             return_maps: bool = False) -> dict:
-    """Score ``test_dataset``: image AUROC, pixel AUROC (when items carry masks), per-image scores.
+             return_maps: bool = False, pro: bool = True) -> dict:
+    """Score ``test_dataset``: the field's metrics (``fastfreq.metrics.anomaly_metrics``) and per-image scores.
 
     ``image_filter`` must be the whole-image filter the model was trained with
     (None if none). Image score = max of the ``mean_filter``-box-filtered
-    anomaly map. Returns ``image_auroc`` (None if only one class is present),
-    ``pixel_auroc`` (None without masks or with one class), ``scores``,
+    anomaly map. Returns ``image_auroc``, ``image_f1_max``, ``image_ap`` (None
+    if only one class is present), ``pixel_auroc``, ``pixel_ap``, ``pro``
+    (None without masks, with one class, or ``pro=False`` for PRO), ``scores``,
     ``labels``, ``paths``, ``csv`` (the written path or None) and, with
     ``return_maps``, ``maps`` (N, 1, H, W) and ``images``.
     """
@@ -311,11 +335,11 @@ def evaluate(model: DRAEM, test_dataset, *, batch_size: int = 64, image_filter: 
     paths = [f[3] for f in fields]
     maps = predict_maps(model, images, image_filter, batch_size, device)
     scores = image_score(maps, mean_filter).numpy().astype(np.float64)
-    result = {"image_auroc": metric_or_none(image_auroc, labels, scores), "pixel_auroc": None,
-              "scores": scores, "labels": labels, "paths": paths, "csv": None}
+    masks = None
     if all(f[2] is not None for f in fields):
-        masks = torch.stack([torch.as_tensor(f[2]) for f in fields])
-        result["pixel_auroc"] = metric_or_none(pixel_auroc, (masks > 0.5).int(), maps)
+        masks = (torch.stack([torch.as_tensor(f[2]) for f in fields]) > 0.5).int()
+    result = anomaly_metrics(labels, scores, masks, None if masks is None else maps, pro=pro)
+    result.update(scores=scores, labels=labels, paths=paths, csv=None)
     if csv_path is not None:
         result["csv"] = write_scores_csv(csv_path, paths, labels, scores)
     if return_maps:

@@ -18,17 +18,19 @@ import itertools
 import json
 import pathlib
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 
 from .._files import write_csv, write_json
+from ..metrics import METRIC_NAMES
 from ..models.wepadim import GaussianModel, GaussianStats, WEPaDiM, iter_batches
 from ..distributed import rank_world
 from ..wavelets import SUBBAND_NAMES, WaveletFeatures
 from . import ddp
 from .defaults import DEFAULT_SUBBANDS, GRID
-from .wepadim import metrics_from_maps
+from .wepadim import metrics_from_maps, model_sized_split
 
 ALL_SUBBAND_SETS = tuple(s for r in range(1, 5) for s in itertools.combinations(SUBBAND_NAMES, r))
 
@@ -68,15 +70,15 @@ def _embed_cached(model, taps, batch_size):
 def run_grid(root, categories, out, *, wavelets=GRID["wavelet"], levels=GRID["level"], sigmas=GRID["sigma"],
              cov_regs=GRID["cov_reg"], subband_sets=(DEFAULT_SUBBANDS,), backbone="efficientnet-lite0",
              layers=None, weights="default", resize=256, crop=224, squared=False, align="smallest", batch_size=16,
-             pro=False, progress=True, echo=print, device="cpu") -> list:
+             pro=True, progress=True, echo=print, missing_masks="error", device="cpu") -> list:
     """The WE-PaDiM grid over categories; returns all run records (new and resumed), ranked CSVs written.
 
+    Images are read once per category, at the model's input size (``ModelSizedDataset``).
     Under an initialised process group of several processes each rank runs
     its share of the groups; rank 0 returns all records, the others their own.
     """
     from tqdm import tqdm
 
-    from ..data import FolderDataset
     from ..models.backbones import Backbone, load_backbone
 
     out = pathlib.Path(out)
@@ -93,8 +95,9 @@ def run_grid(root, categories, out, *, wavelets=GRID["wavelet"], levels=GRID["le
     for category in categories:
         if not mine[category]:
             continue
-        train = FolderDataset(root, category, "train", channels=3)
-        test = FolderDataset(root, category, "test", channels=3)
+        geometry = SimpleNamespace(resize=resize, crop=crop)  # the models' input size
+        train = model_sized_split(root, category, "train", geometry)
+        test = model_sized_split(root, category, "test", geometry, missing_masks=missing_masks)
         todo = [g for g in groups if not all((out / "runs" / f"{run_id(category, *g, s, e)}.json").exists()
                                              for s in sigmas for e in cov_regs)]
         cache = None
@@ -124,7 +127,7 @@ def run_grid(root, categories, out, *, wavelets=GRID["wavelet"], levels=GRID["le
                 embed_s = time.perf_counter() - t0
             except ValueError as e:  # e.g. a level too deep for the feature maps
                 for s, c in itertools.product(sigmas, cov_regs):
-                    rec = dict(base, sigma=s, cov_reg=c, error=str(e), image_auroc=None, pixel_auroc=None, pro=None)
+                    rec = dict(base, sigma=s, cov_reg=c, error=str(e), **dict.fromkeys(METRIC_NAMES))
                     write_json(out / "runs" / f"{run_id(category, wavelet, level, subbands, s, c)}.json", rec)
                     records.append(rec)
                     bar.update()
@@ -175,8 +178,8 @@ def _prefixed(echo, rank: int):
     return lambda *args, **kwargs: echo(f"[rank {rank}]", *args, **kwargs)
 
 
-CSV_FIELDS = ("category", "wavelet", "level", "subbands", "sigma", "cov_reg", "image_auroc", "pixel_auroc", "pro",
-              "dim", "positions", "error")
+CSV_FIELDS = ("category", "wavelet", "level", "subbands", "sigma", "cov_reg") + METRIC_NAMES + (
+    "dim", "positions", "error")
 
 
 def _key(value):
@@ -196,14 +199,14 @@ def write_rankings(records, out) -> dict:
     rows = []
     for (w, lv, sb, s, c), rs in configs.items():
         row = dict(wavelet=w, level=lv, subbands=sb, sigma=s, cov_reg=c, n_categories=len(rs))
-        for metric in ("image_auroc", "pixel_auroc"):
+        for metric in METRIC_NAMES:
             vals = [r[metric] for r in rs if r.get(metric) is not None]
             row[f"mean_{metric}"] = float(np.mean(vals)) if vals else None
         rows.append(row)
     rows.sort(key=lambda r: (_key(r["mean_image_auroc"]), _key(r["mean_pixel_auroc"])), reverse=True)
     paths["configs"] = _write_csv(out / "configs_by_image.csv", rows,
-                                  ("wavelet", "level", "subbands", "sigma", "cov_reg", "n_categories",
-                                   "mean_image_auroc", "mean_pixel_auroc"))
+                                  ("wavelet", "level", "subbands", "sigma", "cov_reg", "n_categories")
+                                  + tuple(f"mean_{m}" for m in METRIC_NAMES))
     return paths
 
 

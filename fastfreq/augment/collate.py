@@ -1,6 +1,7 @@
 """``FreqCutPasteCollate``: Scaled CutPaste as a DataLoader ``collate_fn``."""
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -18,9 +19,13 @@ class FreqCutPasteCollate:
 
     ``FreqCutPasteCollate(augment)`` or ``FreqCutPasteCollate(**kwargs)`` (the
     ScaledCutPaste arguments). Samples may be tensors (C, H, W), ``(tensor,
-    target, ...)`` tuples or dicts with an ``"image"`` key; the other fields are
+    target, ...)`` tuples, dicts with an ``"image"`` key or dataclasses with an
+    ``image`` field (e.g. anomalib's ``ImageItem``); the other fields are
     collated with torch's ``default_collate`` into ``batch.extra`` (tuples:
-    ``"target"``, ``"field2"``, ...; dicts: their own keys).
+    ``"target"``, ``"field2"``, ...; dicts and dataclasses: their own names).
+    A dataclass field that is None in every sample stays None; one that
+    ``default_collate`` cannot stack (e.g. paths as ``pathlib.Path``, None in
+    some samples) is kept as a list.
 
     Randomness: in the main process params come from
     ``default_rng([seed, draw])`` where ``draw`` is taken once from torch's
@@ -121,7 +126,33 @@ def _split_samples(samples):
         columns = list(zip(*[s[1:] for s in samples]))
         names = ["target"] + [f"field{i}" for i in range(2, len(columns) + 1)]
         return images, {n: default_collate(list(c)) for n, c in zip(names, columns)}
-    raise TypeError(f"samples must be tensors, (tensor, ...) tuples or dicts with 'image', got {type(first).__name__}")
+    if dataclasses.is_dataclass(first) and not isinstance(first, type):
+        return _split_dataclass_samples(samples)
+    raise TypeError(f"samples must be tensors, (tensor, ...) tuples, dicts with 'image' or dataclasses with an "
+                    f"'image' field, got {type(first).__name__}")
+
+
+def _split_dataclass_samples(samples):
+    """Images and the other fields of dataclass samples (anomalib's ImageItem: image, gt_label, gt_mask, ...)."""
+    names = [f.name for f in dataclasses.fields(samples[0])]
+    if "image" not in names:
+        raise ValueError(f"dataclass samples need an 'image' field, got fields {names}")
+    images = [getattr(s, "image") for s in samples]
+    if not all(isinstance(x, torch.Tensor) for x in images):
+        bad = next(type(x).__name__ for x in images if not isinstance(x, torch.Tensor))
+        raise TypeError(f"the 'image' field of dataclass samples must be a tensor, got {bad}")
+    images = _stack(images).as_subclass(torch.Tensor)  # e.g. torchvision's tv_tensors.Image -> Tensor
+    return images, {n: _collate_field([getattr(s, n) for s in samples]) for n in names if n != "image"}
+
+
+def _collate_field(values):
+    """``default_collate`` of one field; None if all are None; the plain list where it cannot be collated."""
+    if all(v is None for v in values):
+        return None
+    try:
+        return default_collate(values)
+    except (TypeError, RuntimeError):
+        return list(values)
 
 
 def _stack(images):

@@ -66,12 +66,12 @@ def _read_tiff(path) -> np.ndarray:
         raise ValueError(f"cannot read image file {path}: {e}") from e
 
 
-def _resize(arr: np.ndarray, size, mode: str) -> np.ndarray:
-    """(C, H, W) float32 -> (C, h, w) with torch interpolate."""
+def _resize(arr: np.ndarray, size, mode: str, antialias: bool = False) -> np.ndarray:
+    """(C, H, W) float32 -> (C, h, w) with torch interpolate (``antialias``: bilinear only, for downscaling)."""
     if size is None or tuple(arr.shape[-2:]) == size:
         return arr
     t = torch.from_numpy(np.ascontiguousarray(arr))[None]
-    kw = {"align_corners": False} if mode == "bilinear" else {}
+    kw = {"align_corners": False, "antialias": antialias} if mode == "bilinear" else {}
     return F.interpolate(t, size=size, mode=mode, **kw)[0].numpy()
 
 
@@ -82,6 +82,8 @@ class _CachedDataset(Dataset):
     Subclasses set ``paths``/``labels`` and implement ``_decode(i)`` returning
     ``(image (C,H,W) float32, mask (1,H,W) float32 or None)`` at stored size.
     """
+
+    _antialias = False  # bilinear resize without antialiasing (HDMAP maps as before)
 
     def __init__(self, size, channels, cache, transform):
         self.size = check_image_size(size)
@@ -97,7 +99,7 @@ class _CachedDataset(Dataset):
         item = self._cache.get(i)
         if item is None:
             img, mask = self._decode(i)
-            img = _resize(img.astype(np.float32, copy=False), self.size, "bilinear")
+            img = _resize(img.astype(np.float32, copy=False), self.size, "bilinear", self._antialias)
             if mask is not None:
                 mask = _resize(mask, self.size, "nearest")
             item = (img, mask)
@@ -203,20 +205,55 @@ def _read_image(path) -> np.ndarray:
     return arr.astype(np.float32) / np.float32(scale)
 
 
+MISSING_MASKS = ("error", "zeros")
+MASK_EXTS = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg")  # searched in this order
+
+
+def _mask_index(folder: pathlib.Path) -> dict:
+    """lower-case file name -> path of the files in a ground-truth folder (empty if it does not exist)."""
+    if not folder.is_dir():
+        return {}
+    return {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+
+
+def find_mask(index: dict, stem: str):
+    """The mask of image ``stem`` among ``index`` (see ``_mask_index``): ``<stem>_mask.<ext>`` (MVTec AD)
+    first, then ``<stem>.<ext>`` (VisA, anomalib's Folder), extensions in ``MASK_EXTS`` order; or None."""
+    for suffix in ("_mask", ""):
+        for ext in MASK_EXTS:
+            path = index.get(f"{stem}{suffix}{ext}".lower())
+            if path is not None:
+                return path
+    return None
+
+
 class FolderDataset(_CachedDataset):
     """MVTec AD layout: ``<root>/<category>/{train/good, test/<defect>}/*`` with
-    masks at ``<root>/<category>/ground_truth/<defect>/<stem>_mask.png``.
+    masks under ``<root>/<category>/ground_truth/<defect>/``.
+
+    A defect image ``<stem>.<ext>`` takes the mask ``<stem>_mask.png`` (MVTec
+    AD) or ``<stem>.png`` (VisA, anomalib's Folder layout); other mask
+    extensions (.bmp, .tif, .jpg, ...) are found too, ``_mask`` names first.
+    A defect image without a mask is an error naming the file, unless
+    ``missing_masks="zeros"``: then its mask is all zeros (pixel metrics count
+    its pixels as normal). Good images always have all-zero masks. Masks are
+    binarised (> 0) and resized with nearest.
 
     Items: ``{"image": (C,H,W) float32, "label": int, "mask": (1,H,W) 0/1,
     "path": str}``. ``channels=None`` keeps what is stored (gray -> 1, colour
-    -> 3); 1 or 3 converts. Masks are zeros for good images and for defects
-    without a mask file; resized with nearest.
+    -> 3); 1 or 3 converts. ``size=(h, w)`` resizes images bilinearly with
+    antialiasing (a 1024 px MVTec image at 256 px keeps its fine texture
+    instead of aliasing it), before the cache: the cache holds images at
+    ``size``.
     """
 
+    _antialias = True
+
     def __init__(self, root, category, split, size=None, channels=None, cache=True,
-                 transform=None):
+                 transform=None, missing_masks="error"):
         _check_choice("split", split, SPLITS)
         _check_choice("channels", channels, (None, 1, 3))
+        _check_choice("missing_masks", missing_masks, MISSING_MASKS)
         super().__init__(size, channels, cache, transform)
         root = pathlib.Path(root)
         cdir = root / str(category)
@@ -229,12 +266,19 @@ class FolderDataset(_CachedDataset):
         defects = ["good"] if split == "train" else _subdirs(sdir)
         if split == "test" and not defects:
             raise ValueError(f"no defect folders in {sdir}")
+        self.missing_masks = missing_masks
         self.paths, self.mask_paths, self.defects, labels = [], [], [], []
         for d in defects:
+            index = {} if d == "good" else _mask_index(cdir / "ground_truth" / d)
             for p in _list_images(sdir / d, IMAGE_EXTS):
-                m = cdir / "ground_truth" / d / f"{p.stem}_mask.png"
+                m = None if d == "good" else find_mask(index, p.stem)
+                if d != "good" and m is None and missing_masks == "error":
+                    raise ValueError(
+                        f"no mask for defect image {p}: looked for {p.stem}_mask.png or {p.stem}.png (also .bmp, "
+                        f".tif, .jpg) in {cdir / 'ground_truth' / d}; pass missing_masks='zeros' to give defect "
+                        f"images without a mask an all-zero mask")
                 self.paths.append(str(p))
-                self.mask_paths.append(str(m) if d != "good" and m.is_file() else None)
+                self.mask_paths.append(None if m is None else str(m))
                 self.defects.append(d)
                 labels.append(int(d != "good"))
         self.labels = np.asarray(labels, dtype=np.int64)

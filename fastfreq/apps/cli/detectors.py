@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pathlib
 
-from .common import fmt_metric, nonneg_float, positive_int
+from .common import add_missing_masks_option, add_pro_options, format_metrics, metrics_record, nonneg_float, positive_int
 
 
 def _add_detector_options(p, grid=False):
@@ -51,7 +51,8 @@ def add_train_detectors(models):
         p.add_argument("--data", required=True, metavar="ROOT", help="MVTec-style root folder")
         p.add_argument("--category", required=True, metavar="X", help="category folder, e.g. fabric")
         p.add_argument("--out", default="fastfreq_out/train", metavar="DIR", help="(default: %(default)s)")
-        p.add_argument("--pro", action="store_true", help="also compute the PRO score (slower)")
+        add_pro_options(p)
+        add_missing_masks_option(p)
         p.add_argument("--quiet", action="store_true", help="no progress bars")
         _add_detector_options(p)
         if kind == "wepadim":
@@ -85,22 +86,22 @@ def cmd_train_detector(args) -> int:
     else:
         kwargs.update(d=args.d, seed=args.seed)
     with process_group(device):  # torchrun: each rank embeds its shard, rank 0 fits, evaluates and writes
-        r = fit_evaluate(args.data, args.category, args.kind, pro=args.pro, progress=not args.quiet, **kwargs)
+        r = fit_evaluate(args.data, args.category, args.kind, pro=not args.no_pro, progress=not args.quiet,
+                         missing_masks=args.missing_masks, **kwargs)
     if r is None:
         return 0
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model_path = r["model"].save(out / f"{args.kind}_{args.category}.pt")
     csv_path = write_scores_csv(out / f"scores_{args.kind}_{args.category}.csv", r["paths"], r["labels"], r["scores"])
-    metrics = {k: r[k] for k in ("image_auroc", "pixel_auroc", "pro", "fit_s", "eval_s", "n_train", "n_test",
-                                 "positions", "dim")}
+    metrics = dict(metrics_record(r), **{k: r[k] for k in ("fit_s", "eval_s", "n_train", "n_test", "positions",
+                                                           "dim")})
     metrics["config"] = r["model"].config()
     write_json(out / f"metrics_{args.kind}_{args.category}.json", metrics)
     print(f"{args.kind} {args.category}: fit {r['n_train']} images in {r['fit_s']:.1f} s, "
           f"evaluated {r['n_test']} in {r['eval_s']:.1f} s; embedding {r['dim']} x {r['positions']} positions")
-    print(f"image AUROC {fmt_metric(r['image_auroc'])}  pixel AUROC {fmt_metric(r['pixel_auroc'])}"
-          + (f"  PRO {fmt_metric(r['pro'])}" if args.pro else ""))
-    print(f"model: {model_path}\nscores: {csv_path}")
+    print(format_metrics(r))
+    print(f"model: {model_path}\nscores: {csv_path}\nmetrics: {out / f'metrics_{args.kind}_{args.category}.json'}")
     return 0
 
 
@@ -129,7 +130,8 @@ def add_grid(sub):
     sb.add_argument("--ablation", action="store_true", help="all 15 non-empty subsets of LL LH HL HH")
     g.add_argument("--align", default="smallest", metavar="A",
                    help="Gaussian grid: smallest (public code), largest, first or HxW (default: smallest)")
-    g.add_argument("--pro", action="store_true", help="also compute PRO (slower)")
+    add_pro_options(g)
+    add_missing_masks_option(g)
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_detector_options(g, grid=True)
     g.set_defaults(func=cmd_grid)
@@ -148,7 +150,8 @@ def cmd_grid(args) -> int:
                            sigmas=args.sigmas, cov_regs=args.eps, subband_sets=sets, backbone=args.backbone,
                            layers=args.layers, weights=_weights(args.weights), resize=args.resize, crop=args.crop,
                            squared=args.squared, align=_align(args.align), batch_size=args.batch_size,
-                           pro=args.pro, progress=not args.quiet, device=device)
+                           pro=not args.no_pro, progress=not args.quiet, missing_masks=args.missing_masks,
+                           device=device)
         if not is_main_process():
             return 0
     ok = [r for r in records if r.get("image_auroc") is not None]
@@ -173,6 +176,7 @@ def is_detector_file(path) -> bool:
 
 def cmd_eval_detector(args) -> int:
     """Score <ROOT>/<CATEGORY>/test with a saved WE-PaDiM / PaDiM model."""
+    from ..._files import write_json
     from ...data import FolderDataset
     from ...metrics import write_scores_csv
     from ...models.wepadim import GaussianDetector
@@ -181,12 +185,15 @@ def cmd_eval_detector(args) -> int:
     if not args.category:
         raise ValueError("--category is required for a WE-PaDiM / PaDiM model")
     model = GaussianDetector.load(args.checkpoint)
-    test = FolderDataset(args.data, args.category, "test", channels=3)
-    r = evaluate_detector(model, test, pro=args.pro)
+    test = FolderDataset(args.data, args.category, "test", channels=3, missing_masks=args.missing_masks)
+    r = evaluate_detector(model, test, pro=not args.no_pro)
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.checkpoint).parent
     out.mkdir(parents=True, exist_ok=True)
     csv_path = write_scores_csv(out / f"scores_{args.category}.csv", test.paths, r["labels"], r["scores"])
-    print(f"{type(model).__name__} {args.category}: {len(test)} test images, image AUROC {fmt_metric(r['image_auroc'])}, "
-          f"pixel AUROC {fmt_metric(r['pixel_auroc'])}" + (f", PRO {fmt_metric(r['pro'])}" if args.pro else ""))
-    print(f"scores: {csv_path}")
+    json_path = write_json(out / f"metrics_{args.category}.json",
+                           dict(metrics_record(r), n_test=len(test), model=type(model).__name__,
+                                checkpoint=str(args.checkpoint), category=args.category))
+    print(f"{type(model).__name__} {args.category}: {len(test)} test images")
+    print(format_metrics(r))
+    print(f"scores: {csv_path}\nmetrics: {json_path}")
     return 0
