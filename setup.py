@@ -15,7 +15,8 @@ setup(
     long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=list(PACKAGE_DIR) + ["fastfreq.models.draem", "fastfreq.models.wepadim"],
+    packages=list(PACKAGE_DIR) + ["fastfreq.models.draem", "fastfreq.models.wepadim", "fastfreq.augment",
+                                  "fastfreq.integrations"],
     package_dir=PACKAGE_DIR,
     install_requires=[
         "torch>=2.1",
@@ -34,6 +35,8 @@ setup(
         "dev": ["pytest>=7", "pytest-benchmark>=4", "scipy>=1.9", "efficientnet-lite-pytorch>=0.1"],
         "gpu": ["cupy-cuda12x>=13", "numba-cuda[cu12]"],  # CuPy + Numba's CUDA target (not yet run on a GPU)
         "bench": ["ptwt", "pytorch_wavelets", "setuptools<81"],
+        # fastfreq.integrations.anomalib (FreqCutPasteDraem); anomalib needs torchvision but does not require it
+        "anomalib": ["anomalib>=2.7,<3", "torchvision>=0.25"],
     },
     entry_points={"console_scripts": ["fastfreq=fastfreq.cli:main"]},
 )
