@@ -59,7 +59,9 @@ class FreqCutPaste(nn.Module):
       (e.g. ``module.last_params``); applied in eval mode too.
 
     In eval mode (``module.eval()``) and without ``params`` the input tensor
-    itself is returned (not a copy, like ``nn.Dropout``) with an all-zero mask.
+    itself is returned (not a copy, like ``nn.Dropout``) with an all-zero mask;
+    only the dtype and shape are checked. With an ``image_filter`` (strategy 2)
+    test images need that filter too: ``module.augment.filter_image(x)``.
 
     The last training call's full ``AugmentedBatch`` (computation dtype,
     before clipping; ``image``, ``original``, ``mask``, ``label``,
