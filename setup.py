@@ -18,7 +18,8 @@ setup(
     python_requires=">=3.9",
     packages=list(PACKAGE_DIR) + [
         "fastfreq.augment", "fastfreq.wavelets", "fastfreq.backends", "fastfreq.data", "fastfreq.apps",
-        "fastfreq.apps.cli", "fastfreq.models.draem", "fastfreq.models.wepadim", "fastfreq.models.backbones",
+        "fastfreq.apps.cli", "fastfreq.integrations", "fastfreq.models.draem", "fastfreq.models.wepadim",
+        "fastfreq.models.backbones",
     ],
     package_dir=PACKAGE_DIR,
     install_requires=[
@@ -42,6 +43,8 @@ setup(
         "gpu-cu13": ["cupy-cuda13x>=13.6", "numba-cuda[cu13]>=0.19"],  # cupy-cuda13x starts at 13.6
         "gpu": GPU_CU12,  # kept as an alias of gpu-cu12
         "bench": ["ptwt", "pytorch_wavelets", "setuptools<81"],
+        # fastfreq.integrations.anomalib (FreqCutPasteDraem); anomalib needs torchvision but does not require it
+        "anomalib": ["anomalib>=2.7,<3", "torchvision>=0.25"],
     },
     entry_points={"console_scripts": ["fastfreq=fastfreq.apps.cli:main"]},
 )

@@ -22,7 +22,7 @@ LAYERS = [
                     "fastfreq.wavelets", "fastfreq.data", "fastfreq.distributed")),
     ("public face", ("fastfreq", "fastfreq.gpu")),
     ("models", ("fastfreq.models",)),
-    ("apps", ("fastfreq.apps", "fastfreq.__main__")),
+    ("apps", ("fastfreq.apps", "fastfreq.__main__", "fastfreq.integrations")),
 ]
 SHARED_PRIVATE = {"fastfreq._validate", "fastfreq._files"}  # the package's own helpers, for every layer
 

@@ -474,7 +474,7 @@ def test_torchrun_train_draem(hdmap, tmp_path, capsys):
     # the checkpoint is an ordinary one: `fastfreq eval` in one process
     assert main(["eval", "--checkpoint", str(tmp_path / "ddp" / "draem_A.pt"), "--data", str(hdmap),
                  "--domain", "A"]) == 0
-    assert "domain A: 8 test images, image AUROC" in capsys.readouterr().out
+    assert "domain A: 8 test images\nimage AUROC" in capsys.readouterr().out
 
 
 def test_torchrun_train_wepadim_equals_one_process(textures, tmp_path, capsys):
@@ -488,3 +488,25 @@ def test_torchrun_train_wepadim_equals_one_process(textures, tmp_path, capsys):
     assert ddp_metrics["n_train"] == one["n_train"] == 7
     assert ddp_metrics["image_auroc"] == one["image_auroc"]
     assert ddp_metrics["pixel_auroc"] == pytest.approx(one["pixel_auroc"], abs=1e-6)
+
+
+def test_the_torch_module_draws_per_rank_like_the_collate(world):
+    """FreqCutPaste (module front end): one process draws as ScaledCutPaste(seed) did; ranks differ."""
+    from fastfreq import FreqCutPaste
+
+    x = torch.zeros(SHAPE)
+    expected = sample_params(np.random.default_rng(7), SHAPE[0], *SHAPE[2:], probability=0.5, amplitude=(0.0, 2.0),
+                             **CUT).src_x
+
+    def drawn(rank=None, size=None):
+        if rank is not None:
+            world(rank, size)
+        module = FreqCutPaste(**CUT, seed=7)
+        module(x)
+        return module.last_params.src_x
+
+    assert np.array_equal(drawn(), expected)
+    rank0, rank1 = drawn(0, 2), drawn(1, 2)
+    assert not np.array_equal(rank0, rank1)
+    assert np.array_equal(drawn(1, 2), rank1)  # reproducible from (seed, rank, world)
+    assert not np.array_equal(rank0, expected)  # world size 2 draws differ from one process

@@ -80,14 +80,9 @@ class FreqCutPasteCollate:
         seed = self.augment.seed
         key = (os.getpid(), None if info is None else info.seed)
         if self._rng is None or key != self._rng_key:
+            self._rng = call_generator(seed, self._rank_world)
             if info is not None:
-                self._rng = np.random.default_rng(rank_entropy([0 if seed is None else seed, info.seed],
-                                                               self._rank_world))
                 limit_threads(torch.get_num_threads())
-            elif seed is None:
-                self._rng = rank_generator(int(torch.randint(0, 2**62, (1,)).item()))
-            else:
-                self._rng = rank_generator(seed)
             self._rng_key = key
         return self._rng
 
@@ -107,6 +102,22 @@ class FreqCutPasteCollate:
         batch = self.augment(images, rng=self._generator())
         batch.extra = extra
         return batch
+
+
+def call_generator(seed, where=None) -> np.random.Generator:
+    """The generator of the augmentation in this process (shared by ``FreqCutPasteCollate`` and ``FreqCutPaste``).
+
+    In a DataLoader worker: ``default_rng([seed or 0, worker_seed])`` with PyTorch's per-worker, per-epoch
+    seed; else ``default_rng(seed)``, or a seed drawn once from torch's global generator when seed is None.
+    With several processes (torchrun) the (rank, world) is mixed in (``fastfreq.distributed``); ``where``
+    is a (rank, world) recorded before pickling, for spawned workers.
+    """
+    info = get_worker_info()
+    if info is not None:
+        return np.random.default_rng(rank_entropy([0 if seed is None else seed, info.seed], where))
+    if seed is None:
+        return rank_generator(int(torch.randint(0, 2**62, (1,)).item()))
+    return rank_generator(seed)
 
 
 def _split_samples(samples):
