@@ -60,31 +60,17 @@ class FreqCutPasteCollate:
             raise TypeError(f"augment must be a ScaledCutPaste, got {type(augment).__name__}")
         self.augment = augment
         self.device = None if device is None else torch.device(device)
-        self._rng = None
-        self._rng_key = None
-        self._rank_world = None  # recorded when pickled for a worker (see __getstate__)
+        self._draws = CallGenerator()
 
     def __repr__(self) -> str:
         device = "" if self.device is None else f", device={str(self.device)!r}"
         return f"FreqCutPasteCollate({self.augment!r}{device})"
 
-    def __getstate__(self):
-        # A spawned DataLoader worker has neither the process group nor (outside torchrun) RANK / WORLD_SIZE:
-        # it gets the rank of the process that pickled it.
-        state = dict(self.__dict__)
-        state["_rank_world"] = self._rank_world or rank_world()
-        return state
-
     def _generator(self) -> np.random.Generator:
-        info = get_worker_info()
-        seed = self.augment.seed
-        key = (os.getpid(), None if info is None else info.seed)
-        if self._rng is None or key != self._rng_key:
-            self._rng = call_generator(seed, self._rank_world)
-            if info is not None:
-                limit_threads(torch.get_num_threads())
-            self._rng_key = key
-        return self._rng
+        rng, fresh = self._draws.get(self.augment.seed)
+        if fresh and get_worker_info() is not None:
+            limit_threads(torch.get_num_threads())
+        return rng
 
     def __call__(self, samples) -> AugmentedBatch:
         if len(samples) == 0:
@@ -104,20 +90,38 @@ class FreqCutPasteCollate:
         return batch
 
 
-def call_generator(seed, where=None) -> np.random.Generator:
-    """The generator of the augmentation in this process (shared by ``FreqCutPasteCollate`` and ``FreqCutPaste``).
+class CallGenerator:
+    """The augmentation's NumPy generator in this process, shared by ``FreqCutPasteCollate`` and ``FreqCutPaste``.
 
-    In a DataLoader worker: ``default_rng([seed or 0, worker_seed])`` with PyTorch's per-worker, per-epoch
-    seed; else ``default_rng(seed)``, or a seed drawn once from torch's global generator when seed is None.
-    With several processes (torchrun) the (rank, world) is mixed in (``fastfreq.distributed``); ``where``
-    is a (rank, world) recorded before pickling, for spawned workers.
+    Made at the first draw and made again in a new process or DataLoader
+    worker / epoch: in a worker ``default_rng([seed or 0, worker_seed])`` with
+    PyTorch's per-worker, per-epoch seed; else ``default_rng(seed)``, or a seed
+    drawn once from torch's global generator when seed is None. With several
+    processes (torchrun) the (rank, world) is mixed in (``fastfreq.distributed``);
+    when pickled (for a spawned worker, which has neither the process group nor
+    torchrun's variables) it keeps the rank of the process that pickled it.
     """
-    info = get_worker_info()
-    if info is not None:
-        return np.random.default_rng(rank_entropy([0 if seed is None else seed, info.seed], where))
-    if seed is None:
-        return rank_generator(int(torch.randint(0, 2**62, (1,)).item()))
-    return rank_generator(seed)
+
+    def __init__(self):
+        self.rng, self.key, self.where = None, None, None
+
+    def __getstate__(self):
+        return {"rng": self.rng, "key": self.key, "where": self.where or rank_world()}
+
+    def get(self, seed) -> tuple:
+        """(generator, True when it was just made)."""
+        info = get_worker_info()
+        key = (os.getpid(), None if info is None else info.seed)
+        if self.rng is not None and key == self.key:
+            return self.rng, False
+        if info is not None:
+            self.rng = np.random.default_rng(rank_entropy([0 if seed is None else seed, info.seed], self.where))
+        elif seed is None:
+            self.rng = rank_generator(int(torch.randint(0, 2**62, (1,)).item()))
+        else:
+            self.rng = rank_generator(seed)
+        self.key = key
+        return self.rng, True
 
 
 def _split_samples(samples):

@@ -7,14 +7,12 @@ The module front end of ``ScaledCutPaste`` for places that expect an
 from __future__ import annotations
 
 import numbers
-import os
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..distributed import rank_world
-from .collate import call_generator
+from .collate import CallGenerator
 from .cutpaste import AugmentedBatch, ScaledCutPaste
 from .params import CutPasteParams
 
@@ -99,8 +97,7 @@ class FreqCutPaste(nn.Module):
             raise TypeError(f"return_mask must be a bool, got {return_mask!r}")
         self.return_mask = bool(return_mask)
         self.last_batch: AugmentedBatch | None = None
-        self._rng: np.random.Generator | None = None
-        self._rng_key = None
+        self._draws = CallGenerator()  # rank- and worker-aware, like the collate's
 
     # -- introspection ------------------------------------------------------
     @property
@@ -116,20 +113,11 @@ class FreqCutPaste(nn.Module):
     def __getstate__(self):
         state = dict(self.__dict__)
         state["last_batch"] = None
-        state["_rank_world"] = state.get("_rank_world") or rank_world()  # a spawned worker keeps the rank
         return state
 
     # -- randomness -----------------------------------------------------------
     def _generator(self) -> np.random.Generator:
-        from torch.utils.data import get_worker_info
-
-        info = get_worker_info()
-        seed = self.augment.seed
-        key = (os.getpid(), None if info is None else info.seed)
-        if self._rng is None or key != self._rng_key:
-            self._rng = call_generator(seed, self.__dict__.get("_rank_world"))
-            self._rng_key = key
-        return self._rng
+        return self._draws.get(self.augment.seed)[0]
 
     # -- the transform --------------------------------------------------------
     def forward(self, images: torch.Tensor, params: CutPasteParams | None = None):
