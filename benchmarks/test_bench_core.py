@@ -8,7 +8,7 @@ BHPF = FrequencyFilter("butterworth", "highpass", 0.2, 2)
 BACKENDS = ["numba", "torch_batched", "torch"]  # "torch" is the per-sample reference (baseline)
 
 CASES = {
-    # strategy 1 on HDMAP-sized maps, NOTES 2 settings
+    # strategy 1 on HDMAP-sized maps (31 x 95), the HDMAP strip settings of fastfreq.augment.presets
     "cutpaste_s1_256x1x31x95": ((256, 1, 31, 95), dict(cut_h=(1, 2), cut_w=(10, 80), amplitude=(0.0, 2.0))),
     # classic area-ratio patches on RGB 256 x 256
     "cutpaste_area_32x3x256x256": ((32, 3, 256, 256), dict(area_ratio=(0.02, 0.15), amplitude=(0.0, 0.3))),

@@ -17,7 +17,7 @@ ALL_FILTERS = [make_filter(s, m) for s in SHAPES for m in MODES]
 
 
 def strategies(filt):
-    """The research plan's four strategies built around one filter (ScaledCutPaste keyword sets)."""
+    """The four CutPaste strategies built around one filter (ScaledCutPaste keyword sets)."""
     from fastfreq import RadialWeight
 
     low = FrequencyFilter(filt.shape, "lowpass", 0.15, filt.order)

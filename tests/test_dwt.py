@@ -217,7 +217,7 @@ def test_negative_strides_and_forked_dataloader_workers():
     ref = pywt.wavedec2(img, "db2", mode="symmetric", level=1)
     assert np.allclose(got[0], ref[0], atol=1e-12)
 
-    # the kernel runs in the parent first, then in forked workers (NOTES 6: the threading layer must survive fork)
+    # the kernel runs in the parent first, then in forked workers (the threading layer must survive fork)
     x = torch.rand(8, 3, 16, 16)
     dwt2(x, "haar", 1, backend="numba")
 

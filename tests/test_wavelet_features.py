@@ -1,4 +1,4 @@
-"""WaveletFeatures: WE-PaDiM's per-layer DWT subbands, resized and concatenated (NOTES 5)."""
+"""WaveletFeatures: WE-PaDiM's per-layer DWT subbands, resized and concatenated."""
 import itertools
 
 import numpy as np
