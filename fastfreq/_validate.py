@@ -111,3 +111,15 @@ def check_positive_int(name: str, value, allow_none: bool = False):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_clip(clip):
+    """None, or ``clip`` as a ``(low, high)`` tuple of finite floats with low < high."""
+    if clip is None:
+        return None
+    ok = (isinstance(clip, (tuple, list)) and len(clip) == 2
+          and all(isinstance(c, numbers.Real) and not isinstance(c, bool) and np.isfinite(c) for c in clip)
+          and clip[0] < clip[1])
+    if not ok:
+        raise ValueError(f"clip must be None or a (low, high) pair of finite numbers with low < high, got {clip!r}")
+    return (float(clip[0]), float(clip[1]))

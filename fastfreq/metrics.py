@@ -30,12 +30,10 @@ def _check_binary(name: str, labels: np.ndarray) -> np.ndarray:
     """Labels must be 0/1 and contain both classes; returns them as int."""
     if labels.size == 0:
         raise ValueError(f"{name} is empty")
-    zero, one = labels == 0, labels == 1  # no np.unique: pixel label arrays have millions of entries
-    if not (zero | one).all():
-        raise ValueError(f"{name} must contain only 0 and 1, got values {np.unique(labels)[:10].tolist()}")
-    if not zero.any() or not one.any():
-        raise ValueError(f"{name} contains only one class ({int(one.any())}); AUROC needs both 0 and 1")
-    return one.astype(np.int64)
+    labels = _binary_values(name, labels)
+    if not _both_classes(labels):
+        raise ValueError(f"{name} contains only one class ({int(labels.any())}); AUROC needs both 0 and 1")
+    return labels
 
 
 def _check_scores(name: str, scores: np.ndarray) -> np.ndarray:
@@ -294,7 +292,7 @@ def anomaly_metrics(labels, scores, masks=None, maps=None, *, max_fpr: float = 0
 
 def _binary_values(name: str, labels: np.ndarray) -> np.ndarray:
     """0/1 labels as int64 (any shape, may hold one class); other values raise ValueError."""
-    zero, one = labels == 0, labels == 1
+    zero, one = labels == 0, labels == 1  # no np.unique: pixel label arrays have millions of entries
     if not (zero | one).all():
         raise ValueError(f"{name} must contain only 0 and 1, got values {np.unique(labels)[:10].tolist()}")
     return one.astype(np.int64)

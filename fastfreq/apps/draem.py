@@ -16,7 +16,6 @@ and rank 0 alone writes checkpoints.
 from __future__ import annotations
 
 import math
-import numbers
 import time
 import warnings
 
@@ -25,6 +24,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
+from .._validate import check_clip as check_clip_value
 from .._validate import check_float, check_positive_int
 from ..augment import FreqCutPasteCollate, ScaledCutPaste
 from ..augment.config import filter_to_dict
@@ -264,18 +264,12 @@ def _restore(resumed: dict, model, optimizer, scheduler, schedule, total: int, r
 
 
 def check_clip(clip, augment: ScaledCutPaste | None = None):
-    """None, or ``clip`` as a ``(low, high)`` tuple of floats with low < high (ValueError otherwise)."""
-    if clip is None:
-        return None
-    ok = (isinstance(clip, (tuple, list)) and len(clip) == 2
-          and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in clip)
-          and clip[0] < clip[1])
-    if not ok:
-        raise ValueError(f"clip must be None or a (low, high) pair of finite numbers with low < high, got {clip!r}")
-    if augment is not None and augment.image_filter is not None:
+    """``fastfreq._validate.check_clip``, refused together with ``augment``'s whole-image filter."""
+    clip = check_clip_value(clip)
+    if clip is not None and augment is not None and augment.image_filter is not None:
         raise ValueError("clip cannot be combined with an image_filter: the filtered input is not in the "
                          "images' range; use clip=None")
-    return (float(clip[0]), float(clip[1]))
+    return clip
 
 
 def _time_fractions(history: dict) -> dict:

@@ -132,19 +132,15 @@ class ScaledCutPaste:
         self.seed = seed
         self._generator = None  # made at the first draw (fastfreq.distributed.rank_generator)
 
-    @property
-    def _rng(self) -> np.random.Generator:
+    def _own_generator(self) -> np.random.Generator:
+        """The generator of calls without ``rng``: made at the first draw, when the rank is known."""
         if self._generator is None:
             self._generator = rank_generator(self.seed)
         return self._generator
 
-    @_rng.setter
-    def _rng(self, value: np.random.Generator) -> None:
-        self._generator = value
-
     def __getstate__(self):
         # a pickled copy (e.g. in a spawned worker, without the process group) continues this rank's generator
-        self._rng  # noqa: B018  (made now, while the rank is known)
+        self._own_generator()
         return dict(self.__dict__)
 
     def __repr__(self) -> str:
@@ -172,7 +168,7 @@ class ScaledCutPaste:
                 raise ValueError(f"cut_w max must be <= image width - 1 = {W - 1}, got cut_w={self.cut_w}")
         elif H < 2 or W < 2:
             raise ValueError(f"images must be at least 2 x 2 for area-ratio CutPaste, got {H} x {W}")
-        return sample_params(self._rng if rng is None else rng, B, H, W, probability=self.probability,
+        return sample_params(self._own_generator() if rng is None else rng, B, H, W, probability=self.probability,
                              cut_h=self.cut_h, cut_w=self.cut_w, area_ratio=self.area_ratio,
                              aspect_ratio=self.aspect_ratio, amplitude=self.amplitude, mix_weight=self.mix_weight)
 

@@ -6,12 +6,12 @@ The module front end of ``ScaledCutPaste`` for places that expect an
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 import torch
 from torch import nn
 
+from .._validate import check_clip
 from .collate import CallGenerator
 from .cutpaste import AugmentedBatch, ScaledCutPaste
 from .params import CutPasteParams
@@ -92,7 +92,7 @@ class FreqCutPaste(nn.Module):
                     raise ValueError("a ScaledCutPaste must be the only positional argument")
             augment = ScaledCutPaste(*args, **kwargs)
         self.augment = augment
-        self.clip = _check_clip(clip)
+        self.clip = check_clip(clip)
         if not isinstance(return_mask, (bool, np.bool_)):
             raise TypeError(f"return_mask must be a bool, got {return_mask!r}")
         self.return_mask = bool(return_mask)
@@ -174,17 +174,3 @@ def _check_input(images) -> bool:
     if images.numel() == 0:
         raise ValueError(f"images must not be empty, got shape {tuple(images.shape)}")
     return images.ndim == 3
-
-
-def _check_clip(clip):
-    if clip is None:
-        return None
-    if not (isinstance(clip, (tuple, list)) and len(clip) == 2):
-        raise ValueError(f"clip must be None or a (low, high) pair of numbers, got {clip!r}")
-    for v in clip:
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
-            raise ValueError(f"clip must contain finite numbers, got {clip!r}")
-    low, high = float(clip[0]), float(clip[1])
-    if not low < high:
-        raise ValueError(f"clip must satisfy low < high, got {clip!r}")
-    return (low, high)
