@@ -53,3 +53,15 @@ def tiny_backbone(widths=(6, 8, 10)):
         layers += [torch.nn.Conv2d(cin, cout, 3, stride=2, padding=1), torch.nn.ReLU()]
         cin = cout
     return Backbone.from_module(torch.nn.Sequential(*layers), ["1", "3", "5"], name="tiny", probe_size=64)
+
+
+def run_cli(argv, capsys):
+    """``fastfreq`` with ``argv`` -> (exit code, stdout, stderr)."""
+    from fastfreq.apps.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -2,20 +2,12 @@ import json
 
 import pytest
 
-from fastfreq.apps.cli import main
+from conftest import run_cli
 from fastfreq.metrics import read_scores_csv
 
 TINY = ["--recon-width", "4", "--disc-width", "4", "--depth", "2", "--batch-size", "8", "--quiet"]
 
-
-def run(argv, capsys):
-    """main(argv) -> (exit code, stdout, stderr)."""
-    try:
-        code = main(argv)
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli  # main(argv) -> (exit code, stdout, stderr)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fastfreq import ScaledCutPaste
-from fastfreq.apps.cli import main
+from conftest import run_cli
 from fastfreq.apps.cli.draem import scaled_mean_filter
 from fastfreq.apps.draem import evaluate, train_draem
 from fastfreq.data import FolderDataset, make_synthetic_hdmap
@@ -24,14 +24,7 @@ def textures(tmp_path_factory):
     make_synthetic_textures(root, categories=("wood",), n_train=8, n_test_good=3, n_test_defect=3, size=32, seed=2)
     return root
 
-
-def run(argv, capsys):
-    try:
-        code = main(argv)
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli  # main(argv) -> (exit code, stdout, stderr)
 
 
 # ------------------------------------------------------------- train_draem(clip=...)
